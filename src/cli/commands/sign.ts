@@ -1,0 +1,66 @@
+import { createReadStream } from 'node:fs'
+import type { SignerOptions } from '../../options/table.js'
+import { type BodyDigest, digestStream } from '../../signer/body-digest.js'
+import type { RequestFacts } from '../../signer/facts.js'
+import { createSigner } from '../../signer/signer.js'
+import type { CliIo } from '../io.js'
+import { type RequestInput, UsageError } from '../parse.js'
+
+async function readBody(input: RequestInput, io: CliIo): Promise<BodyDigest | undefined> {
+  if (input.bodyFile === '-') return digestStream(io.stdin)
+  if (input.bodyFile !== undefined) return digestStream(createReadStream(input.bodyFile))
+  // No --body-file: a piped standard input is the body; a terminal means no body.
+  return io.stdin.isTTY ? undefined : digestStream(io.stdin)
+}
+
+/** Turns the command line's description of a request into the signer's `RequestFacts`. */
+export function requestFacts(input: RequestInput, body: BodyDigest | undefined): RequestFacts {
+  let url: URL | undefined
+  if (input.url !== undefined) {
+    try {
+      url = new URL(input.url)
+    } catch {
+      throw new UsageError(`--url is not an absolute URL: ${input.url}`)
+    }
+  }
+  const consumer =
+    (input.consumerId ?? input.consumerName ?? input.consumerCustomId)
+      ? { id: input.consumerId, username: input.consumerName, custom_id: input.consumerCustomId }
+      : undefined
+  return {
+    method: input.method?.toUpperCase() ?? (url ? 'GET' : undefined),
+    scheme: url?.protocol.slice(0, -1),
+    host: url?.host,
+    path: url?.pathname,
+    query: url ? url.search.slice(1) : undefined,
+    body,
+    service: input.service !== undefined ? { name: input.service } : undefined,
+    consumer,
+    headers: input.headers,
+  }
+}
+
+/** `sign`: prints the header value for one request. */
+export async function signCommand(
+  options: SignerOptions,
+  input: RequestInput,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  const signer = await createSigner({ key_reload_interval: 0, ...options }, { env: io.env })
+  try {
+    const facts = requestFacts(input, await readBody(input, io))
+    const issued = await signer.issue(facts)
+    if (json) {
+      const { value, token, claims, kid } = issued
+      io.stdout.write(
+        `${JSON.stringify({ header: signer.headerName, value, token, kid, claims }, null, 2)}\n`,
+      )
+    } else {
+      io.stdout.write(`${issued.value}\n`)
+    }
+    return 0
+  } finally {
+    signer.close()
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The CLI's parser: argv in, a command value out. No I/O and no exit here (help and version
+ * text is returned as output), so every command line can be table-tested.
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { UpstreamJwtError } from '../errors.js'
+import type { KeygenOptions } from '../keygen/keygen.js'
+import type { SignerOptions } from '../options/table.js'
+import { addSignerFlags, signerOptionsFrom } from './signer-flags.js'
+
+/** A request described on the command line, for `sign`. */
+export interface RequestInput {
+  readonly method: string | undefined
+  readonly url: string | undefined
+  readonly service: string | undefined
+  readonly consumerId: string | undefined
+  readonly consumerName: string | undefined
+  readonly consumerCustomId: string | undefined
+  readonly headers: Readonly<Record<string, string>>
+  /** A file to read the body from; `-` is standard input; undefined: stdin when piped. */
+  readonly bodyFile: string | undefined
+}
+
+/** What the command line asked for. */
+export type CliCommand =
+  | { readonly kind: 'output'; readonly text: string; readonly exitCode: number }
+  | { readonly kind: 'keygen'; readonly options: KeygenOptions; readonly json: boolean }
+  | {
+      readonly kind: 'sign'
+      readonly signer: SignerOptions
+      readonly request: RequestInput
+      readonly json: boolean
+    }
+  | {
+      readonly kind: 'inspect'
+      readonly token: string | undefined
+      readonly tokenFile: string | undefined
+      readonly json: boolean
+    }
+  | { readonly kind: 'jwks'; readonly signer: SignerOptions }
+
+/** A command line that cannot be run; exit code 2. */
+export class UsageError extends UpstreamJwtError {
+  constructor(message: string) {
+    super('ERR_USAGE', message, 400)
+  }
+}
+
+function packageVersion(): string {
+  // Two levels up from both src/cli and dist/cli.
+  const pkg = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(pkg) as { version: string }).version
+}
+
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError('must be a positive integer')
+  }
+  return Number(value)
+}
+
+function header(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const colon = value.indexOf(':')
+  if (colon <= 0) throw new InvalidArgumentError('must be NAME:VALUE')
+  const name = value.slice(0, colon).trim().toLowerCase()
+  const existing = previous[name]
+  const next = value.slice(colon + 1).trim()
+  return { ...previous, [name]: existing === undefined ? next : `${existing}, ${next}` }
+}
+
+function keyFlags(command: Command): Command {
+  return command
+    .option('-k, --key <file>', 'private key file (private_key_location) [env KONG_SSL_CERT_KEY]')
+    .option(
+      '-c, --cert <file>',
+      'certificate or chain file (public_key_location) [env KONG_SSL_CERT_DER]',
+    )
+}
+
+function withKeys(parsed: Record<string, unknown>): SignerOptions {
+  const options: Record<string, unknown> = { ...signerOptionsFrom(parsed) }
+  if (parsed.key !== undefined) options.private_key_location = parsed.key
+  if (parsed.cert !== undefined) options.public_key_location = parsed.cert
+  return options as SignerOptions
+}
+
+const SKIP_KEY_FLAGS = ['private_key_location', 'public_key_location'] as const
+
+function program(set: (command: CliCommand) => void, out: { text: string }): Command {
+  const root = new Command('kong-upstream-jwt')
+    .description('Sign proxied requests with a JWT, and verify them upstream.')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => {
+        out.text += s
+      },
+      writeErr: (s) => {
+        out.text += s
+      },
+    })
+    .enablePositionalOptions()
+
+  root
+    .command('keygen')
+    .description('make a private key and a certificate (self-signed, or issued by a new CA)')
+    .requiredOption(
+      '-o, --out <dir>',
+      'folder to write key.pem, cert.cer, cert.pem, chain.pem into',
+    )
+    .addOption(
+      new Option('--type <type>', 'key type').choices(['rsa', 'ec', 'ed25519']).default('rsa'),
+    )
+    .option('--bits <n>', 'RSA modulus length', positiveInteger, 2048)
+    .addOption(
+      new Option('--curve <curve>', 'EC curve')
+        .choices(['P-256', 'P-384', 'P-521'])
+        .default('P-256'),
+    )
+    .option('--ca', 'also make a CA (ca.pem, ca.key) and issue the certificate from it')
+    .option('--subject <cn>', 'common name of the certificate', 'kong-upstream-jwt')
+    .option('--days <n>', 'validity in days', positiveInteger, 365)
+    .option('--force', 'overwrite existing files')
+    .option('--json', 'print the files written as JSON')
+    .action((o) => {
+      if (o.type === 'rsa' && o.bits < 2048) throw new UsageError('--bits must be at least 2048')
+      set({
+        kind: 'keygen',
+        json: o.json === true,
+        options: {
+          out: o.out,
+          type: o.type,
+          bits: o.bits,
+          curve: o.curve,
+          ca: o.ca === true,
+          subject: o.subject,
+          days: o.days,
+          force: o.force === true,
+        },
+      })
+    })
+
+  addSignerFlags(
+    keyFlags(
+      root
+        .command('sign')
+        .description('print the header value (the signed token) for one request')
+        .option(
+          '--body-file <file>',
+          'body to hash; "-" reads standard input (default: stdin when piped)',
+        )
+        .option('-X, --method <method>', 'request method (for bind_request)')
+        .option('--url <url>', 'request URL as forwarded to the upstream (for bind_request)')
+        .option('--service <name>', 'Kong service name (the default audience)')
+        .option('--consumer-id <id>', 'authenticated consumer id')
+        .option('--consumer-name <name>', 'authenticated consumer username')
+        .option('--consumer-custom-id <id>', 'authenticated consumer custom_id')
+        .option(
+          '-H, --request-header <name:value>',
+          'a request header (repeatable), for headers_to_claims',
+          header,
+        )
+        .option('--json', 'print header name, value, token and claims as JSON'),
+    ),
+    SKIP_KEY_FLAGS,
+  ).action((o) => {
+    set({
+      kind: 'sign',
+      json: o.json === true,
+      signer: withKeys(o),
+      request: {
+        method: o.method,
+        url: o.url,
+        service: o.service,
+        consumerId: o.consumerId,
+        consumerName: o.consumerName,
+        consumerCustomId: o.consumerCustomId,
+        headers: o.requestHeader ?? {},
+        bodyFile: o.bodyFile,
+      },
+    })
+  })
+
+  root
+    .command('inspect')
+    .description('decode a token WITHOUT verifying it: header, claims, x5c certificates')
+    .argument('[token]', 'the token or header value ("Bearer " accepted); default: standard input')
+    .option('--token-file <file>', 'read the token from a file')
+    .option('--json', 'print JSON')
+    .action((token: string | undefined, o) => {
+      if (token !== undefined && o.tokenFile !== undefined) {
+        throw new UsageError('give the token as an argument or with --token-file, not both')
+      }
+      set({ kind: 'inspect', token, tokenFile: o.tokenFile, json: o.json === true })
+    })
+
+  addSignerFlags(
+    keyFlags(
+      root.command('jwks').description('print the JSON Web Key Set of a key and certificate'),
+    ),
+    SKIP_KEY_FLAGS,
+  ).action((o) => set({ kind: 'jwks', signer: withKeys(o) }))
+
+  return root
+}
+
+/**
+ * Parses a command line (without the `node` and script entries).
+ *
+ * @example
+ * ```ts
+ * parseCli(['keygen', '--out', 'keys', '--type', 'ec'])
+ * // { kind: 'keygen', json: false, options: { out: 'keys', type: 'ec', … } }
+ * ```
+ * @throws {UsageError}
+ */
+export function parseCli(argv: readonly string[]): CliCommand {
+  const out = { text: '' }
+  let command: CliCommand | undefined
+  const root = program((c) => {
+    command = c
+  }, out)
+  try {
+    root.parse([...argv], { from: 'user' })
+  } catch (err) {
+    if (err instanceof UsageError) throw err
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return { kind: 'output', text: out.text, exitCode: 0 }
+      throw new UsageError(out.text.trim() || err.message)
+    }
+    throw err
+  }
+  if (!command) {
+    root.outputHelp()
+    return { kind: 'output', text: out.text, exitCode: argv.length === 0 ? 2 : 0 }
+  }
+  return command
+}

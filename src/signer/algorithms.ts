@@ -1,0 +1,136 @@
+import { constants, type KeyObject, type SignKeyObjectInput } from 'node:crypto'
+import { KeyError } from '../errors.js'
+
+/** The JWS algorithms the signer supports (RFC 7518 §3.1, RFC 8037 §3.1). */
+export const ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const
+
+/** A JWS `alg` value this package signs and verifies with. */
+export type Algorithm = (typeof ALGORITHMS)[number]
+
+/** How node:crypto computes one algorithm, and which keys fit it. */
+export interface AlgorithmSpec {
+  /** Digest name for `crypto.sign`, `null` for EdDSA (the digest is part of the scheme). */
+  readonly digest: string | null
+  /** `KeyObject.asymmetricKeyType` values that fit. */
+  readonly keyTypes: readonly string[]
+  /** The one named curve an ECDSA algorithm is defined on (RFC 7518 §3.4). */
+  readonly curve?: string
+  /** JWK `crv` for the curve, as in RFC 7518 §6.2.1.1. */
+  readonly jwkCurve?: string
+  /** Signature length in bytes of an ECDSA signature in JOSE (r || s) form. */
+  readonly signatureLength?: number
+  readonly padding?: number
+}
+
+const RSA_TYPES = ['rsa'] as const
+const PSS_TYPES = ['rsa', 'rsa-pss'] as const
+
+const SPECS: Record<Algorithm, AlgorithmSpec> = {
+  RS256: { digest: 'sha256', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
+  RS384: { digest: 'sha384', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
+  RS512: { digest: 'sha512', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
+  PS256: { digest: 'sha256', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
+  PS384: { digest: 'sha384', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
+  PS512: { digest: 'sha512', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
+  ES256: {
+    digest: 'sha256',
+    keyTypes: ['ec'],
+    curve: 'prime256v1',
+    jwkCurve: 'P-256',
+    signatureLength: 64,
+  },
+  ES384: {
+    digest: 'sha384',
+    keyTypes: ['ec'],
+    curve: 'secp384r1',
+    jwkCurve: 'P-384',
+    signatureLength: 96,
+  },
+  ES512: {
+    digest: 'sha512',
+    keyTypes: ['ec'],
+    curve: 'secp521r1',
+    jwkCurve: 'P-521',
+    signatureLength: 132,
+  },
+  EdDSA: { digest: null, keyTypes: ['ed25519', 'ed448'] },
+}
+
+/** Smallest RSA modulus accepted, in bits (NIST SP 800-131A; RFC 7518 §3.3 requires 2048). */
+export const MIN_RSA_BITS = 2048
+
+/**
+ * The node:crypto parameters of a JWS algorithm.
+ *
+ * @example
+ * ```ts
+ * algorithmSpec('ES256').curve // 'prime256v1'
+ * ```
+ */
+export function algorithmSpec(alg: Algorithm): AlgorithmSpec {
+  return SPECS[alg]
+}
+
+/** True when `value` names a supported algorithm exactly (case matters: `EdDSA`, not `Ed25519`). */
+export function isAlgorithm(value: unknown): value is Algorithm {
+  return typeof value === 'string' && Object.hasOwn(SPECS, value)
+}
+
+/**
+ * Throws a `KeyError` (`ERR_KEY_UNSUITABLE`) unless `key` can sign or verify with `alg`:
+ * the key type, the named curve for ECDSA, and at least 2048 bits for RSA.
+ *
+ * @example
+ * ```ts
+ * assertKeyFitsAlgorithm(createPublicKey(pem), 'RS256', 'cert.pem')
+ * ```
+ */
+export function assertKeyFitsAlgorithm(key: KeyObject, alg: Algorithm, file?: string): void {
+  const spec = SPECS[alg]
+  const type = key.asymmetricKeyType ?? 'unknown'
+  const where = file ? ` in ${file}` : ''
+  if (!spec.keyTypes.includes(type)) {
+    throw new KeyError(
+      'ERR_KEY_UNSUITABLE',
+      `algorithm ${alg} needs a ${spec.keyTypes.join(' or ')} key, but the key${where} is ${type}`,
+      file,
+    )
+  }
+  const details = key.asymmetricKeyDetails ?? {}
+  if (spec.curve && details.namedCurve !== spec.curve) {
+    throw new KeyError(
+      'ERR_KEY_UNSUITABLE',
+      `algorithm ${alg} needs an EC key on ${spec.jwkCurve}, but the key${where} is on ${details.namedCurve ?? 'an unknown curve'}`,
+      file,
+    )
+  }
+  if (type.startsWith('rsa') && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
+    throw new KeyError(
+      'ERR_KEY_UNSUITABLE',
+      `RSA keys must have at least ${MIN_RSA_BITS} bits, but the key${where} has ${details.modulusLength}`,
+      file,
+    )
+  }
+}
+
+/** The key argument for `crypto.sign` / `crypto.verify` with the JOSE encodings of `alg`. */
+export function signKeyInput(key: KeyObject, alg: Algorithm): SignKeyObjectInput {
+  const spec = SPECS[alg]
+  if (spec.keyTypes.includes('ec')) return { key, dsaEncoding: 'ieee-p1363' }
+  if (spec.padding === constants.RSA_PKCS1_PSS_PADDING) {
+    // RFC 7518 §3.5: the salt is as long as the digest output.
+    return { key, padding: spec.padding, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+  }
+  return { key }
+}

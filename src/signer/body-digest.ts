@@ -1,0 +1,101 @@
+import { createHash, type Hash } from 'node:crypto'
+import { BodyError } from '../errors.js'
+
+/** The SHA-256 of a request body and its size; what the `payloadhash` claim is made from. */
+export interface BodyDigest {
+  /** Body size in bytes. */
+  readonly size: number
+  /** Lowercase hex SHA-256 of the body bytes. */
+  readonly sha256: string
+}
+
+/** The `payloadhash` claim for a body: hex SHA-256, or `""` for an empty or absent body. */
+export function payloadHash(digest: BodyDigest | null | undefined): string {
+  // The original plugin sent "" when nginx had no body data, not the hash of empty input.
+  return digest && digest.size > 0 ? digest.sha256 : ''
+}
+
+/**
+ * Incremental SHA-256 over body chunks, with an optional size limit checked on every chunk
+ * so an oversized body is refused before it is read whole.
+ *
+ * @example
+ * ```ts
+ * const hasher = new BodyHasher({ limit: 1024 * 1024 })
+ * for await (const chunk of req) hasher.update(chunk)
+ * const { sha256, size } = hasher.digest()
+ * ```
+ */
+export class BodyHasher {
+  #hash: Hash = createHash('sha256')
+  #size = 0
+  #limit: number
+  #done = false
+
+  constructor(options: { limit?: number } = {}) {
+    this.#limit = options.limit ?? Number.POSITIVE_INFINITY
+  }
+
+  /** Bytes taken in so far. */
+  get size(): number {
+    return this.#size
+  }
+
+  /**
+   * Adds a chunk. Strings are hashed as UTF-8.
+   * @throws {BodyError} `ERR_BODY_TOO_LARGE` once the total passes the limit
+   */
+  update(chunk: Uint8Array | string): this {
+    if (this.#done) throw new TypeError('BodyHasher.update() after digest()')
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    this.#size += bytes.byteLength
+    if (this.#size > this.#limit) {
+      throw new BodyError('ERR_BODY_TOO_LARGE', `request body exceeds ${this.#limit} bytes`, {
+        limit: this.#limit,
+      })
+    }
+    this.#hash.update(bytes)
+    return this
+  }
+
+  /** Finishes the hash; the hasher cannot be used afterwards. */
+  digest(): BodyDigest {
+    this.#done = true
+    return { size: this.#size, sha256: this.#hash.digest('hex') }
+  }
+}
+
+/**
+ * Digest of a body held in memory.
+ *
+ * @example
+ * ```ts
+ * digestBytes('hello').sha256 // '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
+ * ```
+ */
+export function digestBytes(body: Uint8Array | string): BodyDigest {
+  return new BodyHasher().update(body).digest()
+}
+
+/**
+ * Digest of a body read from a stream, chunk by chunk, in constant memory.
+ *
+ * @example
+ * ```ts
+ * const digest = await digestStream(fs.createReadStream('body.bin'), { limit: 10 * 2 ** 20 })
+ * ```
+ * @throws {BodyError} `ERR_BODY_TOO_LARGE` over the limit, `ERR_BODY_READ` when the stream fails
+ */
+export async function digestStream(
+  stream: AsyncIterable<Uint8Array | string>,
+  options: { limit?: number } = {},
+): Promise<BodyDigest> {
+  const hasher = new BodyHasher(options)
+  try {
+    for await (const chunk of stream) hasher.update(chunk)
+  } catch (err) {
+    if (err instanceof BodyError) throw err
+    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+  }
+  return hasher.digest()
+}

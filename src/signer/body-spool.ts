@@ -1,0 +1,133 @@
+import { createReadStream, constants as fsConstants } from 'node:fs'
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { BodyError } from '../errors.js'
+import { type BodyDigest, BodyHasher } from './body-digest.js'
+
+/** Limits and location for `spoolBody`. */
+export interface SpoolOptions {
+  /** Bytes kept in memory; a larger body goes to a temp file. Default 1 MiB. */
+  readonly memoryLimit?: number
+  /** Largest body accepted; beyond it `ERR_BODY_TOO_LARGE`. Default: no limit. */
+  readonly maxSize?: number
+  /** Folder for temp files; default `os.tmpdir()`. */
+  readonly tmpDir?: string
+  /** Aborts reading (e.g. the client went away); the temp file is removed. */
+  readonly signal?: AbortSignal
+}
+
+/** A request body taken in whole, with its digest; replay it with `stream()` or `bytes`. */
+export interface SpooledBody extends AsyncDisposable {
+  readonly digest: BodyDigest
+  /** The body when it fit in memory; `undefined` when it was spooled to a file. */
+  readonly bytes: Buffer | undefined
+  /** The temp file holding the body, when it did not fit in memory. */
+  readonly file: string | undefined
+  /** A fresh stream of exactly the bytes that were hashed. */
+  stream(): Readable
+  /** Removes the temp file, if any. Safe to call more than once. */
+  dispose(): Promise<void>
+}
+
+/** Large reads from the spool file: the 16 KiB default halves the throughput of big uploads. */
+const READ_HIGH_WATER_MARK = 1024 * 1024
+const WRITE_BATCH = 1024 * 1024
+
+class Spooled implements SpooledBody {
+  readonly digest: BodyDigest
+  readonly bytes: Buffer | undefined
+  readonly file: string | undefined
+  #dir: string | undefined
+
+  constructor(digest: BodyDigest, bytes: Buffer | undefined, dir?: string, file?: string) {
+    this.digest = digest
+    this.bytes = bytes
+    this.file = file
+    this.#dir = dir
+  }
+
+  stream(): Readable {
+    if (this.file) return createReadStream(this.file, { highWaterMark: READ_HIGH_WATER_MARK })
+    return Readable.from(this.bytes && this.bytes.length > 0 ? [this.bytes] : [])
+  }
+
+  async dispose(): Promise<void> {
+    const dir = this.#dir
+    this.#dir = undefined
+    if (dir) await rm(dir, { recursive: true, force: true })
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose()
+  }
+}
+
+/**
+ * Reads a body once: hashes every chunk, keeps up to `memoryLimit` bytes in memory and spools
+ * the rest to a private temp file (folder 0700, file 0600), so bodies of any size are hashed
+ * and replayed in bounded memory. The bytes replayed by `stream()` are exactly the hashed ones.
+ * On any failure (too large, read error, abort) the temp file is removed before the error is
+ * thrown.
+ *
+ * @example
+ * ```ts
+ * await using body = await spoolBody(req, { maxSize: 100 * 2 ** 20 })
+ * await fetch(upstream, { method: 'POST', body: body.stream(), duplex: 'half' })
+ * ```
+ * @throws {BodyError} `ERR_BODY_TOO_LARGE` or `ERR_BODY_READ`
+ */
+export async function spoolBody(
+  source: AsyncIterable<Uint8Array | string>,
+  options: SpoolOptions = {},
+): Promise<SpooledBody> {
+  const memoryLimit = options.memoryLimit ?? 1024 * 1024
+  const hasher = new BodyHasher({ limit: options.maxSize ?? Number.POSITIVE_INFINITY })
+  let chunks: Buffer[] = []
+  let pending = 0
+  let dir: string | undefined
+  let file: string | undefined
+  let handle: FileHandle | undefined
+
+  const flush = async () => {
+    if (!handle || chunks.length === 0) return
+    const batch = chunks
+    chunks = []
+    pending = 0
+    await handle.writev(batch)
+  }
+
+  try {
+    options.signal?.throwIfAborted()
+    for await (const raw of source) {
+      options.signal?.throwIfAborted()
+      const chunk =
+        typeof raw === 'string'
+          ? Buffer.from(raw)
+          : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+      hasher.update(chunk)
+      chunks.push(chunk)
+      pending += chunk.length
+      if (!handle && hasher.size > memoryLimit) {
+        dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'kong-upstream-jwt-'))
+        file = join(dir, 'body')
+        const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY
+        handle = await open(file, flags, 0o600)
+      }
+      if (handle && pending >= WRITE_BATCH) await flush()
+    }
+    options.signal?.throwIfAborted()
+    await flush()
+    await handle?.close()
+    handle = undefined
+    const digest = hasher.digest()
+    const bytes = file ? undefined : Buffer.concat(chunks)
+    return new Spooled(digest, bytes, dir, file)
+  } catch (err) {
+    await handle?.close().catch(() => {})
+    if (dir) await rm(dir, { recursive: true, force: true })
+    if (err instanceof BodyError) throw err
+    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+  }
+}

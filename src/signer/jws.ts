@@ -1,0 +1,115 @@
+import { createHash, type KeyObject, type SignKeyObjectInput, sign } from 'node:crypto'
+import { SigningError } from '../errors.js'
+import type { ResolvedOptions } from '../options/table.js'
+import { type Algorithm, algorithmSpec, signKeyInput } from './algorithms.js'
+import type { KeyMaterial } from './keys.js'
+
+/** The JOSE header of an upstream token (RFC 7515 §4.1). */
+export interface JwsHeader {
+  typ?: string
+  alg: Algorithm
+  x5c?: string[]
+  kid?: string
+  'x5t#S256'?: string
+}
+
+/** base64url (RFC 7515 §2: no padding) of a value's JSON. */
+export function encodeJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url')
+}
+
+/**
+ * The header for a key and options: `typ`, `alg`, and as configured `x5c` (standard base64 per
+ * RFC 7515 §4.1.6, or the original's base64url), `kid` (`auto` = RFC 7638 thumbprint) and
+ * `x5t#S256` (RFC 7515 §4.1.8).
+ *
+ * @example
+ * ```ts
+ * buildHeader(material, resolveOptions({ key_id: 'auto', x5c: 'leaf' }))
+ * ```
+ */
+export function buildHeader(material: KeyMaterial, options: ResolvedOptions): JwsHeader {
+  const header: JwsHeader = { typ: options.typ, alg: material.algorithm }
+  const leaf = material.certificates[0]
+  if (options.x5c !== 'none' && leaf) {
+    const certs = options.x5c === 'chain' ? material.certificates : [leaf]
+    header.x5c = certs.map((c) => c.raw.toString(options.x5c_encoding))
+  }
+  if (options.key_id !== undefined) {
+    header.kid = options.key_id === 'auto' ? material.thumbprint : options.key_id
+  }
+  if (options.include_x5t_s256 && leaf) {
+    header['x5t#S256'] = createHash('sha256').update(leaf.raw).digest('base64url')
+  }
+  return header
+}
+
+/** A key ready to sign: the algorithm and the node:crypto arguments for it, made once. */
+export interface SigningKey {
+  readonly alg: Algorithm
+  readonly digest: string | null
+  readonly input: SignKeyObjectInput
+}
+
+/**
+ * Prepares a private key for {@link signCompact}. The key must already fit the algorithm
+ * (see `assertKeyFitsAlgorithm`).
+ *
+ * @example
+ * ```ts
+ * const signingKey = createSigningKey(createPrivateKey(pem), 'PS256')
+ * ```
+ */
+export function createSigningKey(key: KeyObject, alg: Algorithm): SigningKey {
+  return { alg, digest: algorithmSpec(alg).digest, input: signKeyInput(key, alg) }
+}
+
+/**
+ * Signs `encodedHeader.encodedPayload` on the libuv thread pool (all cores, event loop free)
+ * and returns the compact serialization (RFC 7515 §7.1). ECDSA signatures are in the JOSE
+ * form r || s (RFC 7518 §3.4), not DER.
+ *
+ * @example
+ * ```ts
+ * const token = await signCompact(encodeJson(header), encodeJson(claims), createSigningKey(key, 'ES256'))
+ * ```
+ * @throws {SigningError}
+ */
+export function signCompact(
+  encodedHeader: string,
+  encodedPayload: string,
+  signingKey: SigningKey,
+): Promise<string> {
+  const input = `${encodedHeader}.${encodedPayload}`
+  const data = Buffer.from(input, 'latin1')
+  return new Promise((resolve, reject) => {
+    sign(signingKey.digest, data, signingKey.input, (err, sig) => {
+      if (err) reject(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }))
+      else resolve(`${input}.${sig.toString('base64url')}`)
+    })
+  })
+}
+
+/**
+ * The synchronous form of {@link signCompact}, for callers that cannot await. It blocks the
+ * event loop for the whole signature (about 1 ms for RSA-2048).
+ *
+ * @example
+ * ```ts
+ * const token = signCompactSync(encodeJson(header), encodeJson(claims), createSigningKey(key, 'RS256'))
+ * ```
+ * @throws {SigningError}
+ */
+export function signCompactSync(
+  encodedHeader: string,
+  encodedPayload: string,
+  signingKey: SigningKey,
+): string {
+  const input = `${encodedHeader}.${encodedPayload}`
+  try {
+    const sig = sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input)
+    return `${input}.${sig.toString('base64url')}`
+  } catch (err) {
+    throw new SigningError(`signing with ${signingKey.alg} failed`, { cause: err })
+  }
+}

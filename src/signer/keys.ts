@@ -1,0 +1,254 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  X509Certificate,
+} from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { ConfigError, KeyError } from '../errors.js'
+import type { ResolvedOptions } from '../options/table.js'
+import { type Algorithm, assertKeyFitsAlgorithm } from './algorithms.js'
+
+/** A private key with its certificate chain, checked against each other and the algorithm. */
+export interface KeyMaterial {
+  readonly algorithm: Algorithm
+  readonly privateKey: KeyObject
+  readonly publicKey: KeyObject
+  /** The certificate chain, leaf first; empty when no certificate was configured. */
+  readonly certificates: readonly X509Certificate[]
+  /** RFC 7638 JWK SHA-256 thumbprint of the public key (base64url). */
+  readonly thumbprint: string
+  /** The files the material came from, for messages and reload checks. */
+  readonly files: { readonly key: string; readonly cert: string | undefined }
+  /** Conditions worth a log line that do not stop signing (a certificate about to expire). */
+  readonly warnings: readonly string[]
+}
+
+/** Certificates expiring sooner than this produce a warning when loaded. */
+export const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g
+
+async function readKeyFile(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(file)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') {
+      throw new KeyError('ERR_KEY_NOT_FOUND', `${what} file not found: ${file}`, file, {
+        cause: err,
+      })
+    }
+    throw new KeyError(
+      'ERR_KEY_UNREADABLE',
+      `${what} file cannot be read: ${file} (${code ?? 'error'})`,
+      file,
+      { cause: err },
+    )
+  }
+}
+
+function pemBlocks(text: string): { label: string; pem: string }[] {
+  return [...text.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1] ?? '', pem: m[0] }))
+}
+
+/**
+ * Parses a private key from PEM (PKCS#1, PKCS#8, SEC1, encrypted PKCS#8) or DER bytes.
+ *
+ * @example
+ * ```ts
+ * const key = parsePrivateKey(readFileSync('key.pem'), 'key.pem')
+ * ```
+ * @throws {KeyError} `ERR_KEY_INVALID` or `ERR_KEY_PASSPHRASE`; the message never holds key bytes
+ */
+export function parsePrivateKey(data: Buffer, file: string, passphrase?: string): KeyObject {
+  const text = data.toString('latin1')
+  if (text.includes('-----BEGIN')) {
+    const blocks = pemBlocks(text)
+    const block = blocks.find((b) => b.label.includes('PRIVATE KEY'))
+    if (!block) {
+      const found = blocks.map((b) => b.label).join(', ') || 'no complete PEM block'
+      throw new KeyError('ERR_KEY_INVALID', `${file} holds no private key (found: ${found})`, file)
+    }
+    const encrypted =
+      block.label === 'ENCRYPTED PRIVATE KEY' || block.pem.includes('Proc-Type: 4,ENCRYPTED')
+    if (encrypted && !passphrase) {
+      throw new KeyError(
+        'ERR_KEY_PASSPHRASE',
+        `private key in ${file} is encrypted and no passphrase is configured (private_key_passphrase)`,
+        file,
+      )
+    }
+    try {
+      return createPrivateKey({ key: block.pem, format: 'pem', passphrase: passphrase ?? '' })
+    } catch (err) {
+      if (encrypted) {
+        throw new KeyError(
+          'ERR_KEY_PASSPHRASE',
+          `private key in ${file} could not be decrypted: wrong passphrase or unsupported cipher`,
+          file,
+          { cause: err },
+        )
+      }
+      throw new KeyError('ERR_KEY_INVALID', `private key in ${file} cannot be parsed`, file, {
+        cause: err,
+      })
+    }
+  }
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      return createPrivateKey({ key: data, format: 'der', type, passphrase: passphrase ?? '' })
+    } catch {
+      // try the next DER structure
+    }
+  }
+  throw new KeyError(
+    'ERR_KEY_INVALID',
+    `${file} is neither a PEM private key nor a DER one (PKCS#8, PKCS#1 or SEC1)`,
+    file,
+  )
+}
+
+/**
+ * Parses a certificate chain: one DER certificate, or every `CERTIFICATE` block of a PEM file.
+ *
+ * @example
+ * ```ts
+ * const [leaf, ...issuers] = parseCertificates(readFileSync('chain.pem'), 'chain.pem')
+ * ```
+ * @throws {KeyError} `ERR_CERT_INVALID`
+ */
+export function parseCertificates(data: Buffer, file: string): X509Certificate[] {
+  const text = data.toString('latin1')
+  try {
+    if (!text.includes('-----BEGIN')) return [new X509Certificate(data)]
+    const certs = pemBlocks(text)
+      .filter((b) => b.label === 'CERTIFICATE')
+      .map((b) => new X509Certificate(b.pem))
+    if (certs.length > 0) return certs
+  } catch (err) {
+    throw new KeyError('ERR_CERT_INVALID', `certificate in ${file} cannot be parsed`, file, {
+      cause: err,
+    })
+  }
+  throw new KeyError('ERR_CERT_INVALID', `${file} holds no CERTIFICATE block`, file)
+}
+
+/**
+ * RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key.
+ *
+ * @example
+ * ```ts
+ * jwkThumbprint(createPublicKey(pem)) // 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
+ * ```
+ */
+export function jwkThumbprint(publicKey: KeyObject): string {
+  const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>
+  // §3.2: only the required members, in lexicographic order, no whitespace.
+  const members =
+    jwk.kty === 'RSA'
+      ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+      : jwk.kty === 'EC'
+        ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+        : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url')
+}
+
+function checkChain(
+  certs: readonly X509Certificate[],
+  file: string,
+  now: Date,
+  warnings: string[],
+) {
+  for (const [i, cert] of certs.entries()) {
+    const name =
+      i === 0
+        ? 'certificate'
+        : `chain certificate ${i + 1} (${cert.subject.replaceAll('\n', ', ')})`
+    if (new Date(cert.validTo).getTime() < now.getTime()) {
+      throw new KeyError('ERR_CERT_EXPIRED', `${name} in ${file} expired on ${cert.validTo}`, file)
+    }
+    if (new Date(cert.validFrom).getTime() > now.getTime()) {
+      throw new KeyError(
+        'ERR_CERT_NOT_YET_VALID',
+        `${name} in ${file} is not valid before ${cert.validFrom}`,
+        file,
+      )
+    }
+    if (new Date(cert.validTo).getTime() - now.getTime() < EXPIRY_WARNING_MS) {
+      warnings.push(`${name} in ${file} expires on ${cert.validTo}`)
+    }
+    const issuer = certs[i + 1]
+    if (issuer && !cert.checkIssued(issuer)) {
+      throw new KeyError(
+        'ERR_CERT_INVALID',
+        `certificates in ${file} are not a chain in order (leaf first): certificate ${i + 2} did not issue certificate ${i + 1}`,
+        file,
+      )
+    }
+  }
+}
+
+/**
+ * Reads and checks the signing key and certificate named by the options (environment
+ * variables already applied): the files exist and parse, the key matches the certificate,
+ * the algorithm fits the key, and no certificate of the chain is expired.
+ *
+ * @example
+ * ```ts
+ * const material = await loadKeyMaterial(resolveOptions({ private_key_location: 'key.pem', public_key_location: 'cert.cer' }))
+ * ```
+ * @throws {KeyError | ConfigError}
+ */
+export async function loadKeyMaterial(
+  options: ResolvedOptions,
+  now: Date = new Date(),
+): Promise<KeyMaterial> {
+  const keyFile = options.private_key_location
+  if (!keyFile) {
+    throw new ConfigError(
+      'ERR_OPTION_INVALID',
+      'private_key_location',
+      'option "private_key_location" is required (or set KONG_SSL_CERT_KEY)',
+    )
+  }
+  const certFile = options.public_key_location
+  if (!certFile && (options.x5c !== 'none' || options.include_x5t_s256)) {
+    throw new ConfigError(
+      'ERR_OPTION_INVALID',
+      'public_key_location',
+      `option "public_key_location" is required (or set KONG_SSL_CERT_DER) when x5c is "${options.x5c}"${options.include_x5t_s256 ? ' or include_x5t_s256 is on' : ''}; set x5c to "none" to sign without a certificate`,
+    )
+  }
+  const [keyData, certData] = await Promise.all([
+    readKeyFile(keyFile, 'private key'),
+    certFile ? readKeyFile(certFile, 'certificate') : undefined,
+  ])
+  const privateKey = parsePrivateKey(keyData, keyFile, options.private_key_passphrase)
+  assertKeyFitsAlgorithm(privateKey, options.algorithm, keyFile)
+  const publicKey = createPublicKey(privateKey)
+  const warnings: string[] = []
+  let certificates: X509Certificate[] = []
+  if (certFile && certData) {
+    certificates = parseCertificates(certData, certFile)
+    const leaf = certificates[0]!
+    if (!leaf.checkPrivateKey(privateKey)) {
+      throw new KeyError(
+        'ERR_KEY_MISMATCH',
+        `the private key in ${keyFile} does not belong to the certificate in ${certFile}`,
+        certFile,
+      )
+    }
+    checkChain(certificates, certFile, now, warnings)
+  }
+  return Object.freeze({
+    algorithm: options.algorithm,
+    privateKey,
+    publicKey,
+    certificates: Object.freeze(certificates),
+    thumbprint: jwkThumbprint(publicKey),
+    files: Object.freeze({ key: keyFile, cert: certFile }),
+    warnings: Object.freeze(warnings),
+  })
+}

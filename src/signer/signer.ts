@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import { KeyError, SigningError } from '../errors.js'
+import { type ResolveContext, resolveOptions } from '../options/resolve.js'
+import type { SignerOptions } from '../options/table.js'
+import { buildClaims, type UpstreamClaims } from './claims.js'
+import type { RequestFacts } from './facts.js'
+import { encodeJson, signCompact, signCompactSync } from './jws.js'
+import { type ActiveKey, KeyStore, type PublicJwk, type SignerLogger } from './key-store.js'
+
+/** What `createSigner` needs besides the options. */
+export interface SignerContext extends ResolveContext {
+  /** Receives key reloads, warnings (certificate about to expire) and refused reloads. */
+  readonly logger?: SignerLogger | undefined
+  /** Current time in ms; default `Date.now`. */
+  readonly clock?: (() => number) | undefined
+}
+
+/** One signed token with what an access log or a test wants to know about it. */
+export interface IssuedToken {
+  /** The header value to set: the token, prefixed `Bearer ` when configured. */
+  readonly value: string
+  /** The compact JWS alone. */
+  readonly token: string
+  readonly claims: UpstreamClaims
+  /** The `kid` of the key that signed (the configured one, or the thumbprint). */
+  readonly kid: string
+}
+
+/** A JSON Web Key Set (RFC 7517 §5). */
+export interface JsonWebKeySet {
+  readonly keys: readonly PublicJwk[]
+}
+
+/** Signs requests. Create one per configuration and reuse it: keys are parsed once. */
+export interface Signer {
+  /** The request header the token goes into (option `header`). */
+  readonly headerName: string
+  /** Signs on the crypto thread pool; resolves the header value. */
+  sign(facts?: RequestFacts): Promise<string>
+  /** Signs on the calling thread (blocks about 1 ms for RSA-2048); returns the header value. */
+  signSync(facts?: RequestFacts): string
+  /** Like `sign`, with the token's claims and kid. */
+  issue(facts?: RequestFacts): Promise<IssuedToken>
+  /** The public keys in use (and the one replaced by the last reload), for verifiers. */
+  jwks(): JsonWebKeySet
+  /** Checks the key files now and loads them if they changed; `true` when a new key is used. */
+  reload(): Promise<boolean>
+  /** Stops the signer; later calls throw `ERR_SIGNER_CLOSED`. */
+  close(): void
+}
+
+const NOOP_LOGGER: SignerLogger = { info() {}, warn() {}, error() {} }
+
+/**
+ * Creates a signer: validates the options, loads and checks the key and certificate, and
+ * encodes the header once. Fails here, not on the first request, when anything is wrong.
+ *
+ * @example
+ * ```ts
+ * import { createSigner, digestBytes } from 'kong-upstream-jwt'
+ *
+ * const signer = await createSigner({
+ *   private_key_location: './keys/key.pem',
+ *   public_key_location: './keys/cert.cer',
+ *   issuer: 'my-gateway',
+ * })
+ * const body = JSON.stringify({ id: 1 })
+ * const value = await signer.sign({ method: 'POST', body: digestBytes(body), service: { name: 'orders' } })
+ * await fetch('http://orders.internal/orders', { method: 'POST', body, headers: { [signer.headerName]: value } })
+ * ```
+ * @throws {ConfigError | KeyError}
+ */
+export async function createSigner(
+  options: SignerOptions = {},
+  context: SignerContext = {},
+): Promise<Signer> {
+  const resolved = resolveOptions(options, context)
+  const clock = context.clock ?? Date.now
+  const store = await KeyStore.open(resolved, context.logger ?? NOOP_LOGGER, clock)
+  const prefix = resolved.include_credential_type ? 'Bearer ' : ''
+  let closed = false
+
+  const prepare = (
+    facts: RequestFacts,
+  ): { key: ActiveKey; claims: UpstreamClaims; payload: string } => {
+    if (closed) throw new SigningError('the signer is closed', { code: 'ERR_SIGNER_CLOSED' })
+    store.poll()
+    const key = store.active
+    const nowMs = clock()
+    if (nowMs > key.expiresAt) {
+      throw new KeyError(
+        'ERR_CERT_EXPIRED',
+        `the signing certificate in ${key.material.files.cert} has expired`,
+        key.material.files.cert,
+      )
+    }
+    const claims = buildClaims(facts, resolved, {
+      now: Math.floor(nowMs / 1000),
+      jti: randomUUID(),
+    })
+    return { key, claims, payload: encodeJson(claims) }
+  }
+
+  const issue = async (facts: RequestFacts = {}): Promise<IssuedToken> => {
+    const { key, claims, payload } = prepare(facts)
+    const token = await signCompact(key.encodedHeader, payload, key.signingKey)
+    return { value: prefix + token, token, claims, kid: key.jwk.kid }
+  }
+
+  return {
+    headerName: resolved.header,
+    issue,
+    async sign(facts = {}) {
+      const { key, payload } = prepare(facts)
+      return prefix + (await signCompact(key.encodedHeader, payload, key.signingKey))
+    },
+    signSync(facts = {}) {
+      const { key, payload } = prepare(facts)
+      return prefix + signCompactSync(key.encodedHeader, payload, key.signingKey)
+    },
+    jwks() {
+      const keys = [store.active.jwk]
+      const previous = store.previous?.jwk
+      if (previous && previous.kid !== keys[0]?.kid) keys.push(previous)
+      return { keys }
+    },
+    reload: () => store.reload(),
+    close() {
+      closed = true
+    },
+  }
+}

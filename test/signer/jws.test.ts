@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict'
+import { createPrivateKey, createPublicKey, verify } from 'node:crypto'
+import { test } from 'node:test'
+import { SigningError } from '../../src/errors.js'
+import { createSigningKey, encodeJson, signCompact, signCompactSync } from '../../src/signer/jws.js'
+import vector from '../vectors/rfc7515-a2.json' with { type: 'json' }
+
+const key = createPrivateKey({ key: vector.jwk, format: 'jwk' })
+const expected = `${vector.encodedHeader}.${vector.encodedPayload}.${vector.encodedSignature}`
+
+test('RFC 7515 A.2 reproduced byte for byte (async)', async () => {
+  assert.equal(Buffer.from(vector.protectedHeader).toString('base64url'), vector.encodedHeader)
+  assert.equal(Buffer.from(vector.payload).toString('base64url'), vector.encodedPayload)
+  const token = await signCompact(
+    vector.encodedHeader,
+    vector.encodedPayload,
+    createSigningKey(key, 'RS256'),
+  )
+  assert.equal(token, expected)
+})
+
+test('RFC 7515 A.2 reproduced byte for byte (sync)', () => {
+  assert.equal(
+    signCompactSync(vector.encodedHeader, vector.encodedPayload, createSigningKey(key, 'RS256')),
+    expected,
+  )
+})
+
+test('encodeJson is unpadded base64url of the JSON text', () => {
+  assert.equal(encodeJson({ a: '??>' }), Buffer.from('{"a":"??>"}').toString('base64url'))
+  assert.doesNotMatch(encodeJson({ a: 1 }), /[=+/]/)
+})
+
+test('ECDSA signatures are r||s of the curve size, not DER (RFC 7518 §3.4)', async () => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  for (const [alg, curve, len] of [
+    ['ES256', 'prime256v1', 64],
+    ['ES384', 'secp384r1', 96],
+    ['ES512', 'secp521r1', 132],
+  ] as const) {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: curve })
+    const token = await signCompact('e30', 'e30', createSigningKey(privateKey, alg))
+    const sig = Buffer.from(token.split('.')[2] ?? '', 'base64url')
+    assert.equal(sig.length, len, alg)
+    const ok = verify(
+      `sha${alg.slice(2)}`,
+      Buffer.from('e30.e30'),
+      { key: createPublicKey(privateKey), dsaEncoding: 'ieee-p1363' },
+      sig,
+    )
+    assert.ok(ok, alg)
+  }
+})
+
+test('a key that cannot sign gives a SigningError, never a raw crypto error', async () => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const { privateKey } = generateKeyPairSync('ed25519')
+  // Deliberately wrong pairing (bypassing the load-time check) to reach the failure path.
+  await assert.rejects(
+    signCompact('e30', 'e30', createSigningKey(privateKey, 'RS256')),
+    (err: unknown) => {
+      assert.ok(err instanceof SigningError)
+      assert.equal(err.code, 'ERR_SIGNING_FAILED')
+      return true
+    },
+  )
+  assert.throws(() => signCompactSync('e30', 'e30', createSigningKey(privateKey, 'RS256')), {
+    code: 'ERR_SIGNING_FAILED',
+  })
+})

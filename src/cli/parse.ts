@@ -86,8 +86,6 @@ function withKeys(parsed: Record<string, unknown>): SignerOptions {
   return options as SignerOptions
 }
 
-const SKIP_KEY_FLAGS = ['private_key_location', 'public_key_location'] as const
-
 function program(set: (command: CliCommand) => void, out: { text: string }): Command {
   const root = new Command('kong-upstream-jwt')
     .description('Sign proxied requests with a JWT, and verify them upstream.')
@@ -165,7 +163,6 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         )
         .option('--json', 'print header name, value, token and claims as JSON'),
     ),
-    SKIP_KEY_FLAGS,
   ).action((o) => {
     set({
       kind: 'sign',
@@ -201,7 +198,6 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     keyFlags(
       root.command('jwks').description('print the JSON Web Key Set of a key and certificate'),
     ),
-    SKIP_KEY_FLAGS,
   ).action((o) => set({ kind: 'jwks', signer: withKeys(o) }))
 
   return root
@@ -223,6 +219,10 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const root = program((c) => {
     command = c
   }, out)
+  if (argv.length === 0) {
+    root.outputHelp()
+    return { kind: 'output', text: out.text, exitCode: 2 }
+  }
   try {
     root.parse([...argv], { from: 'user' })
   } catch (err) {
@@ -233,9 +233,6 @@ export function parseCli(argv: readonly string[]): CliCommand {
     }
     throw err
   }
-  if (!command) {
-    root.outputHelp()
-    return { kind: 'output', text: out.text, exitCode: argv.length === 0 ? 2 : 0 }
-  }
+  if (!command) return { kind: 'output', text: out.text, exitCode: 0 }
   return command
 }

@@ -82,7 +82,8 @@ function coerce(name: string, spec: OptionSpec, value: unknown): unknown {
       if (!isPlainObject(value) || !isJson(value)) {
         fail(name, spec, value, 'must be a map of names to JSON values')
       }
-      return Object.freeze(structuredClone(value))
+      // Through JSON, so the configured claims are exactly what tokens carry (-0 becomes 0).
+      return Object.freeze(JSON.parse(JSON.stringify(value)))
   }
 }
 

@@ -85,6 +85,8 @@ function nonEmpty(value: string): string | undefined {
 function claimNames(names: Iterable<string>): string | undefined {
   for (const name of names) {
     if (name.length === 0) return 'claim names must not be empty'
+    // Assigning it would replace the claims object's prototype instead of adding a claim.
+    if (name === '__proto__') return 'claim name "__proto__" is not allowed'
     if (RESERVED_CLAIMS.has(name))
       return `claim "${name}" is set by the signer and cannot be configured`
   }

@@ -117,6 +117,11 @@ const invalid: [string, Record<string, unknown>, RegExp][] = [
     /claim "payloadhash" is set by the signer/,
   ],
   [
+    '__proto__ claim',
+    JSON.parse('{"claims":{"__proto__":{"polluted":true}}}'),
+    /claim name "__proto__" is not allowed/,
+  ],
+  [
     'record must be JSON',
     { claims: { a: Number.NaN } },
     /option "claims" must be a map of names to JSON values/,

@@ -21,7 +21,7 @@ function defaultOf(spec: OptionSpec): string {
     : '–'
 }
 
-const escape = (text: string) => text.replaceAll('|', '\\|')
+const escapeCell = (text: string) => text.replaceAll('|', '\\|')
 
 /**
  * The README's table of every option, made from the options table (so the two cannot drift;
@@ -40,7 +40,7 @@ export function optionsMarkdownTable(): string {
   for (const name of Object.keys(OPTIONS) as OptionName[]) {
     const spec: OptionSpec = OPTIONS[name]
     rows.push(
-      `| \`${name}\` | ${typeOf(spec)} | ${defaultOf(spec)} | ${spec.env ? `\`${spec.env}\`` : ''} | ${escape(spec.description)} | ${escape(spec.compat ?? '')} |`,
+      `| \`${name}\` | ${typeOf(spec)} | ${defaultOf(spec)} | ${spec.env ? `\`${spec.env}\`` : ''} | ${escapeCell(spec.description)} | ${escapeCell(spec.compat ?? '')} |`,
     )
   }
   return rows.join('\n')

@@ -33,6 +33,18 @@ export type ErrorCode =
   | 'ERR_BODY_TOO_LARGE'
   | 'ERR_BODY_READ'
   | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_ALG_NOT_ALLOWED'
+  | 'ERR_SIGNATURE_INVALID'
+  | 'ERR_CERT_UNTRUSTED'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_CLAIM_INVALID'
+  | 'ERR_BODY_HASH_MISMATCH'
+  | 'ERR_BINDING_MISMATCH'
+  | 'ERR_TOKEN_REPLAYED'
+  | 'ERR_REPLAY_STORE_UNAVAILABLE'
+  | 'ERR_JWKS_UNAVAILABLE'
   | 'ERR_FILE_EXISTS'
   | 'ERR_USAGE'
 
@@ -130,9 +142,26 @@ export class BodyError extends UpstreamJwtError {
   }
 }
 
-/** A token could not be decoded (used by `inspect`; the verifier has its own richer errors). */
-export class TokenFormatError extends UpstreamJwtError {
+/**
+ * A token was refused by the verifier. Subclasses (in `kong-upstream-jwt/verify`) say why;
+ * `status` is 401 except where the fault is on the verifier's side (503).
+ */
+export class VerificationError extends UpstreamJwtError {
+  /** The claim or header member at fault, where one is. */
+  readonly claim: string | undefined
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number; claim?: string },
+  ) {
+    super(code, message, options?.status ?? 401, options)
+    this.claim = options?.claim
+  }
+}
+
+/** A token could not be decoded: not three base64url parts of JSON objects, or too long. */
+export class TokenFormatError extends VerificationError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_TOKEN_MALFORMED', message, 401, options)
+    super('ERR_TOKEN_MALFORMED', message, options)
   }
 }

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import { TokenFormatError } from '../errors.js'
+import { duplicateMember } from './json-duplicates.js'
 
 /** Largest token accepted before any parsing (a documented limit, against resource abuse). */
 export const MAX_TOKEN_LENGTH = 64 * 1024
@@ -22,25 +23,33 @@ export function stripBearer(value: string): string {
   return /^bearer\s+/i.test(trimmed) ? trimmed.replace(/^bearer\s+/i, '') : trimmed
 }
 
-function decodeJsonPart(part: string, what: string): Record<string, unknown> {
+function decodeJsonPart(part: string, what: string, strict: boolean): Record<string, unknown> {
   if (!B64URL.test(part) || part.length % 4 === 1) {
     throw new TokenFormatError(`token ${what} is not base64url`)
   }
+  const text = Buffer.from(part, 'base64url').toString('utf8')
   let value: unknown
   try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
+    value = JSON.parse(text)
   } catch (err) {
     throw new TokenFormatError(`token ${what} is not JSON`, { cause: err })
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TokenFormatError(`token ${what} is not a JSON object`)
   }
+  if (strict) {
+    const name = duplicateMember(text)
+    if (name !== undefined) {
+      throw new TokenFormatError(`token ${what} has the member "${name.slice(0, 40)}" twice`)
+    }
+  }
   return value as Record<string, unknown>
 }
 
 /**
  * Splits and decodes a compact JWS without verifying anything. For display (`inspect`) and as
- * the verifier's first step; never trust what it returns until the signature is checked.
+ * the verifier's first step (with `strict`: duplicate member names refused); never trust what
+ * it returns until the signature is checked.
  *
  * @example
  * ```ts
@@ -48,7 +57,7 @@ function decodeJsonPart(part: string, what: string): Record<string, unknown> {
  * ```
  * @throws {TokenFormatError} `ERR_TOKEN_MALFORMED`; the message never contains the token
  */
-export function decodeToken(value: string): DecodedToken {
+export function decodeToken(value: string, options: { strict?: boolean } = {}): DecodedToken {
   if (typeof value !== 'string' || value.length === 0) {
     throw new TokenFormatError('token is empty')
   }
@@ -61,8 +70,8 @@ export function decodeToken(value: string): DecodedToken {
     throw new TokenFormatError(`token has ${parts.length} parts; a compact JWS has 3`)
   }
   const [h, p, s] = parts as [string, string, string]
-  const header = decodeJsonPart(h, 'header')
-  const claims = decodeJsonPart(p, 'payload')
+  const header = decodeJsonPart(h, 'header', options.strict === true)
+  const claims = decodeJsonPart(p, 'payload', options.strict === true)
   if (!B64URL.test(s) || s.length % 4 === 1) {
     throw new TokenFormatError('token signature is not base64url')
   }

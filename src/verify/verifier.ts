@@ -1,0 +1,316 @@
+import { verify as cryptoVerify, type X509Certificate } from 'node:crypto'
+import { KeyError, UpstreamJwtError } from '../errors.js'
+import {
+  ALGORITHMS,
+  type Algorithm,
+  assertKeyFitsAlgorithm,
+  isAlgorithm,
+  signKeyInput,
+} from '../signer/algorithms.js'
+import { queryHash, requestUri } from '../signer/binding.js'
+import { type BodyDigest, digestBytes, digestStream } from '../signer/body-digest.js'
+import { type ClaimsPolicy, validateClaims } from './claims.js'
+import { decodeToken } from './decode.js'
+import {
+  AlgorithmNotAllowedError,
+  BindingMismatchError,
+  BodyHashMismatchError,
+  ClaimInvalidError,
+  SignatureInvalidError,
+  TokenFormatError,
+  TokenMissingError,
+  TokenReplayedError,
+  VerifierUnavailableError,
+} from './errors.js'
+import { MemoryReplayStore } from './replay/memory.js'
+import type { ReplayStore } from './replay/store.js'
+import { type TrustOptions, TrustStore } from './trust.js'
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+const HEX64 = /^[0-9a-f]{64}$/
+
+/** What the verifier looks at in a request. Adapters build it from their framework's request. */
+export interface VerifyRequest {
+  /** Request headers; names in lower case (as node gives them). */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  readonly method?: string | undefined
+  /** Absolute URL as the upstream received it (`http://host/path?query`), for `htu`/`htq`. */
+  readonly url?: string | undefined
+  /**
+   * The body received: bytes, a stream (hashed chunk by chunk, never held whole), or a digest
+   * an adapter already made. Absent means no body.
+   */
+  readonly body?:
+    | Uint8Array
+    | string
+    | AsyncIterable<Uint8Array | string>
+    | BodyDigest
+    | null
+    | undefined
+}
+
+/** A verified token. */
+export interface VerifiedToken {
+  readonly header: Readonly<Record<string, unknown>>
+  readonly claims: Readonly<Record<string, unknown>>
+  /** The `x5c` chain from the token (leaf first), empty when the key came from a pin or JWKS. */
+  readonly certificates: readonly X509Certificate[]
+  /** The token as received (without `Bearer `). Keep it out of logs. */
+  readonly token: string
+}
+
+/** Options of `createVerifier`. */
+export interface VerifierOptions extends TrustOptions, ClaimsPolicy {
+  /** Request header carrying the token; default `JWT` (case-insensitive). */
+  readonly header?: string
+  /** Accepted algorithms; default all the signer supports. `none` and HS* are never accepted. */
+  readonly algorithms?: readonly Algorithm[]
+  /** Required `typ` header value (compared case-insensitively), when set. */
+  readonly typ?: string
+  /** `required` (default): the claim must be there; `optional`: checked only when present. */
+  readonly payloadHash?: 'required' | 'optional'
+  /** Demand `htm`/`htu`/`htq`; they are checked whenever present in any case. */
+  readonly requireBinding?: boolean
+  /** Replay protection: a store, or `false` to turn it off. Default: in memory. */
+  readonly replay?: ReplayStore | false
+  /** When the replay store fails: refuse with 503 (default) or let the token through. */
+  readonly replayStoreFailure?: 'refuse' | 'allow'
+  /** Current time in ms; default `Date.now`. */
+  readonly clock?: () => number
+}
+
+/** Checks tokens; create one per upstream and reuse it (caches chains and keys). */
+export interface Verifier {
+  /** The header name (lower case) the token is read from. */
+  readonly headerName: string
+  /**
+   * Verifies the token in a request. Resolves the verified token, or rejects with a
+   * `VerificationError` subclass (`code`, `status`).
+   */
+  verify(request: VerifyRequest): Promise<VerifiedToken>
+  /** Releases the replay store's connection if the verifier opened it. */
+  close(): Promise<void>
+}
+
+function isDigest(body: unknown): body is BodyDigest {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as BodyDigest).sha256 === 'string' &&
+    typeof (body as BodyDigest).size === 'number'
+  )
+}
+
+async function digestOf(body: VerifyRequest['body']): Promise<BodyDigest> {
+  if (body === undefined || body === null) return { size: 0, sha256: EMPTY_SHA256 }
+  if (typeof body === 'string' || body instanceof Uint8Array) return digestBytes(body)
+  if (isDigest(body)) return body
+  return digestStream(body)
+}
+
+function tokenFrom(request: VerifyRequest, header: string): string {
+  const value = request.headers[header]
+  if (value === undefined || value === '')
+    throw new TokenMissingError(`no token in the ${header} header`)
+  if (typeof value !== 'string') {
+    if (value.length !== 1)
+      throw new TokenFormatError(`the ${header} header appears ${value.length} times`)
+    return value[0] as string
+  }
+  return value
+}
+
+function verifySignature(
+  alg: Algorithm,
+  key: import('node:crypto').KeyObject,
+  input: Buffer,
+  signature: Buffer,
+): Promise<boolean> {
+  const digest = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`
+  return new Promise((resolve) => {
+    cryptoVerify(digest, input, signKeyInput(key, alg), signature, (err, ok) => resolve(!err && ok))
+  })
+}
+
+function checkBinding(claims: Record<string, unknown>, request: VerifyRequest, required: boolean) {
+  const present = ['htm', 'htu', 'htq'].filter((c) => claims[c] !== undefined)
+  if (present.length === 0) {
+    if (required)
+      throw new BindingMismatchError(
+        'htm',
+        'token is not bound to the request (no htm/htu/htq claims)',
+      )
+    return
+  }
+  if (required && present.length < 3) {
+    throw new BindingMismatchError(
+      'htu',
+      'token binding is incomplete (htm, htu and htq are required)',
+    )
+  }
+  if (claims.htm !== undefined) {
+    if (!request.method)
+      throw new BindingMismatchError(
+        'htm',
+        'token is bound to a method but the request method is not known',
+      )
+    if (claims.htm !== request.method.toUpperCase())
+      throw new BindingMismatchError('htm', '"htm" claim does not match the request method')
+  }
+  if (claims.htu === undefined && claims.htq === undefined) return
+  if (!request.url)
+    throw new BindingMismatchError(
+      'htu',
+      'token is bound to a URL but the request URL is not known',
+    )
+  // The raw authority, path and query as received: URL would normalise escapes and dot segments.
+  const origin = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(request.url)
+  if (!origin) throw new BindingMismatchError('htu', 'the request URL is not absolute')
+  const rest = request.url.slice(origin[0].length).split('#')[0]!
+  const q = rest.indexOf('?')
+  const path = q === -1 ? rest : rest.slice(0, q)
+  const query = q === -1 ? '' : rest.slice(q + 1)
+  if (claims.htu !== undefined && claims.htu !== requestUri(origin[1]!, origin[2]!, path)) {
+    throw new BindingMismatchError('htu', '"htu" claim does not match the request URL')
+  }
+  if (claims.htq !== undefined && claims.htq !== queryHash(query)) {
+    throw new BindingMismatchError('htq', '"htq" claim does not match the request query')
+  }
+}
+
+function checkBody(
+  claims: Record<string, unknown>,
+  digest: BodyDigest,
+  mode: 'required' | 'optional',
+) {
+  const claim = claims.payloadhash
+  if (claim === undefined) {
+    if (mode === 'required')
+      throw new ClaimInvalidError('payloadhash', '"payloadhash" claim is missing')
+    return
+  }
+  if (typeof claim !== 'string' || (claim !== '' && !HEX64.test(claim))) {
+    throw new ClaimInvalidError(
+      'payloadhash',
+      '"payloadhash" claim must be lowercase hex SHA-256 or ""',
+    )
+  }
+  if (digest.size === 0) {
+    // The original plugin sends "" for an empty body; other signers may hash the empty input.
+    if (claim === '' || claim === EMPTY_SHA256) return
+    throw new BodyHashMismatchError('"payloadhash" claim is for a body, but the request has none')
+  }
+  if (claim === '')
+    throw new BodyHashMismatchError(
+      '"payloadhash" claim is "" (no body), but the request has a body',
+    )
+  if (claim !== digest.sha256)
+    throw new BodyHashMismatchError('"payloadhash" claim does not match the request body')
+}
+
+/**
+ * Creates a verifier for upstream services: signature with a trusted key (x5c chain to a CA,
+ * pinned keys, or JWKS), algorithm allowlist, claims, body hash, request binding and replay.
+ * Strict by default: `payloadhash`, `exp` and `jti` required; duplicate JSON members refused;
+ * tokens over 64 KiB refused before parsing.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier } from 'kong-upstream-jwt/verify'
+ *
+ * const verifier = createVerifier({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' })
+ * const { claims } = await verifier.verify({ headers: req.headers, method: req.method, body: rawBody })
+ * ```
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const clock = options.clock ?? Date.now
+  const trust = new TrustStore(options, clock)
+  const algorithms = new Set<string>(options.algorithms ?? ALGORITHMS)
+  for (const alg of algorithms) {
+    if (!isAlgorithm(alg))
+      throw new TypeError(`createVerifier: algorithm ${JSON.stringify(alg)} is not supported`)
+  }
+  const headerName = (options.header ?? 'JWT').toLowerCase()
+  const toleranceMs = (options.clockTolerance ?? 30) * 1000
+  const replay: ReplayStore | undefined =
+    options.replay === false ? undefined : (options.replay ?? new MemoryReplayStore({ clock }))
+  const payloadMode = options.payloadHash ?? 'required'
+
+  async function verify(request: VerifyRequest): Promise<VerifiedToken> {
+    const raw = tokenFrom(request, headerName)
+    const decoded = decodeToken(raw, { strict: true })
+    const { header, claims } = decoded
+    if (header.crit !== undefined)
+      throw new TokenFormatError('token has a "crit" header this verifier does not understand')
+    const alg = header.alg
+    if (typeof alg !== 'string' || !isAlgorithm(alg) || !algorithms.has(alg)) {
+      throw new AlgorithmNotAllowedError(
+        `algorithm ${JSON.stringify(String(alg).slice(0, 20))} is not allowed`,
+      )
+    }
+    if (
+      options.typ !== undefined &&
+      (typeof header.typ !== 'string' || header.typ.toLowerCase() !== options.typ.toLowerCase())
+    ) {
+      throw new ClaimInvalidError('typ', `"typ" header is not ${JSON.stringify(options.typ)}`)
+    }
+    const now = clock()
+    const candidates = await trust.resolve(header, now, toleranceMs)
+    const input = Buffer.from(`${decoded.parts[0]}.${decoded.parts[1]}`, 'latin1')
+    let verified: (typeof candidates)[number] | undefined
+    for (const candidate of candidates) {
+      try {
+        assertKeyFitsAlgorithm(candidate.key, alg)
+      } catch (err) {
+        if (candidates.length === 1 && err instanceof KeyError) {
+          throw new AlgorithmNotAllowedError(err.message.replace(/ in .*? is/, ' is'), {
+            cause: err,
+          })
+        }
+        continue
+      }
+      if (await verifySignature(alg, candidate.key, input, decoded.signature)) {
+        verified = candidate
+        break
+      }
+    }
+    if (!verified) throw new SignatureInvalidError('signature does not verify with the trusted key')
+    validateClaims(claims, options, Math.floor(now / 1000))
+    checkBody(claims, await digestOf(request.body), payloadMode)
+    checkBinding(claims, request, options.requireBinding === true)
+    if (replay) {
+      let fresh: boolean
+      try {
+        fresh = await replay.claim(
+          claims.jti as string,
+          (claims.exp as number) * 1000 + toleranceMs,
+        )
+      } catch (err) {
+        if (options.replayStoreFailure === 'allow') fresh = true
+        else
+          throw new VerifierUnavailableError(
+            'ERR_REPLAY_STORE_UNAVAILABLE',
+            `replay store failed: ${(err as Error).message}`,
+            { cause: err },
+          )
+      }
+      if (!fresh) throw new TokenReplayedError()
+    }
+    return { header, claims, certificates: verified.certificates, token: decoded.parts.join('.') }
+  }
+
+  return {
+    headerName,
+    async verify(request) {
+      try {
+        return await verify(request)
+      } catch (err) {
+        if (err instanceof UpstreamJwtError) throw err
+        throw new TokenFormatError('token could not be verified', { cause: err })
+      }
+    },
+    async close() {
+      await replay?.close?.()
+    },
+  }
+}

@@ -4,6 +4,7 @@ import type { ReplayStore } from './store.js'
 export interface RedisLike {
   set(key: string, value: string, px: 'PX', ttl: number, nx: 'NX'): Promise<string | null>
   quit?(): Promise<unknown>
+  disconnect?(): void
 }
 
 export interface RedisReplayStoreOptions {
@@ -82,6 +83,9 @@ export class RedisReplayStore implements ReplayStore {
   }
 
   async close(): Promise<void> {
-    if (this.#owned) await this.#client.quit?.().catch(() => {})
+    if (!this.#owned) return
+    await this.#client.quit?.().catch(() => {})
+    // quit() cannot reach a server that is down; disconnect() also stops the reconnect timer.
+    this.#client.disconnect?.()
   }
 }

@@ -26,8 +26,14 @@ describe('JWKS trust', () => {
     dir = await makeTempDir()
     const ka = await writeKeys(dir, 'ES256', { name: 'a' })
     const kb = await writeKeys(dir, 'EdDSA', { name: 'b' })
-    a = await createSigner({ private_key_location: ka.key, x5c: 'none', key_id: 'auto', algorithm: 'ES256' }, { env: {} })
-    b = await createSigner({ private_key_location: kb.key, x5c: 'none', key_id: 'auto', algorithm: 'EdDSA' }, { env: {} })
+    a = await createSigner(
+      { private_key_location: ka.key, x5c: 'none', key_id: 'auto', algorithm: 'ES256' },
+      { env: {} },
+    )
+    b = await createSigner(
+      { private_key_location: kb.key, x5c: 'none', key_id: 'auto', algorithm: 'EdDSA' },
+      { env: {} },
+    )
     served = a
     server = createServer((req, res) => {
       hits++
@@ -37,7 +43,10 @@ describe('JWKS trust', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
   })
-  const request = async (s: Signer) => ({ headers: { jwt: await s.sign({ body: digestBytes('b') }) }, body: 'b' })
+  const request = async (s: Signer) => ({
+    headers: { jwt: await s.sign({ body: digestBytes('b') }) },
+    body: 'b',
+  })
 
   test('keys by kid from a URL; fetched once for many tokens', async () => {
     hits = 0
@@ -55,8 +64,13 @@ describe('JWKS trust', () => {
     served = b
     await assert.rejects(v.verify(await request(b)), { code: 'ERR_CERT_UNTRUSTED' })
     for (let i = 0; i < 10; i++) {
-      const bogus = (await request(a)).headers.jwt.replace(/^[^.]+/, Buffer.from(JSON.stringify({ alg: 'ES256', kid: `k${i}` })).toString('base64url'))
-      await assert.rejects(v.verify({ headers: { jwt: bogus }, body: 'b' }), { code: 'ERR_CERT_UNTRUSTED' })
+      const bogus = (await request(a)).headers.jwt.replace(
+        /^[^.]+/,
+        Buffer.from(JSON.stringify({ alg: 'ES256', kid: `k${i}` })).toString('base64url'),
+      )
+      await assert.rejects(v.verify({ headers: { jwt: bogus }, body: 'b' }), {
+        code: 'ERR_CERT_UNTRUSTED',
+      })
     }
     assert.equal(hits, 1, 'no fetch inside the cooldown')
     now += 30_001
@@ -81,6 +95,8 @@ describe('JWKS trust', () => {
     await createVerifier({ jwks: file }).verify(await request(a))
     await createVerifier({ jwks: a.jwks() as never }).verify(await request(a))
     const withPrivate = { keys: a.jwks().keys.map((k) => ({ ...k, d: 'AAAA' })) }
-    await assert.rejects(createVerifier({ jwks: withPrivate as never }).verify(await request(a)), { code: 'ERR_CERT_UNTRUSTED' })
+    await assert.rejects(createVerifier({ jwks: withPrivate as never }).verify(await request(a)), {
+      code: 'ERR_CERT_UNTRUSTED',
+    })
   })
 })

@@ -17,7 +17,11 @@ test('memory store: first use true, replay false, expired ids forgotten, bounded
   assert.equal(await store.claim('a', now + 1000), true)
   assert.equal(await store.claim('a', now + 1000), false)
   now += 1001
-  assert.equal(await store.claim('a', now + 1000), true, 'after expiry the id may be used again (the token itself is expired)')
+  assert.equal(
+    await store.claim('a', now + 1000),
+    true,
+    'after expiry the id may be used again (the token itself is expired)',
+  )
   await store.claim('b', now + 10)
   await store.claim('c', now + 5000)
   now += 20
@@ -28,9 +32,12 @@ test('memory store: first use true, replay false, expired ids forgotten, bounded
 })
 
 const redisAvailable = haveRedis()
-if (!redisAvailable && process.env.CI) throw new Error('redis-server is required in CI (.ci/run installs it)')
+if (!redisAvailable && process.env.CI)
+  throw new Error('redis-server is required in CI (.ci/run installs it)')
 
-describe('Redis replay store (real redis-server)', { skip: redisAvailable ? false : 'redis-server not installed' }, () => {
+describe('Redis replay store (real redis-server)', {
+  skip: redisAvailable ? false : 'redis-server not installed',
+}, () => {
   let server: RedisServer
   const clients: { quit(): Promise<unknown> }[] = []
   before(async () => {
@@ -56,7 +63,9 @@ describe('Redis replay store (real redis-server)', { skip: redisAvailable ? fals
     const a = await RedisReplayStore.connect(server.url, { prefix: 't2:' })
     const b = await RedisReplayStore.connect(server.url, { prefix: 't2:' })
     const exp = Date.now() + 60_000
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).claim('shared', exp)))
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).claim('shared', exp)),
+    )
     assert.equal(results.filter(Boolean).length, 1)
     await a.close()
     await b.close()
@@ -77,7 +86,11 @@ describe('Redis replay store (real redis-server)', { skip: redisAvailable ? fals
     const dir = await tempDir(t)
     const pki = await makePki(dir)
     const signer = await createSigner(
-      { private_key_location: pki.files.key, public_key_location: pki.files.chain, algorithm: 'ES256' },
+      {
+        private_key_location: pki.files.key,
+        public_key_location: pki.files.chain,
+        algorithm: 'ES256',
+      },
       { env: {} },
     )
     const own = await startRedis()

@@ -1,0 +1,47 @@
+/**
+ * The verifier for upstream services: `createVerifier(options).verify(request)`.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier } from 'kong-upstream-jwt/verify'
+ * const verifier = createVerifier({ ca: './truststore/ca.pem', issuer: 'my-gateway' })
+ * const { claims } = await verifier.verify({ headers: req.headers, method: req.method, body: rawBody })
+ * ```
+ * @module
+ */
+export { MAX_CHAIN_LENGTH, type ValidatedChain, validateChain } from './chain.js'
+export { type ClaimsPolicy, validateClaims } from './claims.js'
+export {
+  type DecodedToken,
+  decodeToken,
+  decodeX5c,
+  MAX_TOKEN_LENGTH,
+  stripBearer,
+} from './decode.js'
+export {
+  AlgorithmNotAllowedError,
+  BindingMismatchError,
+  BodyHashMismatchError,
+  CertificateError,
+  ClaimInvalidError,
+  SignatureInvalidError,
+  TokenExpiredError,
+  TokenFormatError,
+  TokenMissingError,
+  TokenNotYetValidError,
+  TokenReplayedError,
+  VerificationError,
+  VerifierUnavailableError,
+} from './errors.js'
+export type { JwksOptions } from './jwks.js'
+export { MemoryReplayStore } from './replay/memory.js'
+export { type RedisLike, RedisReplayStore, type RedisReplayStoreOptions } from './replay/redis.js'
+export type { ReplayStore } from './replay/store.js'
+export { type TrustedKey, type TrustOptions, TrustStore } from './trust.js'
+export {
+  createVerifier,
+  type VerifiedToken,
+  type Verifier,
+  type VerifierOptions,
+  type VerifyRequest,
+} from './verifier.js'

@@ -40,6 +40,27 @@ export type CliCommand =
       readonly json: boolean
     }
   | { readonly kind: 'jwks'; readonly signer: SignerOptions }
+  | { readonly kind: 'verify'; readonly input: VerifyInput; readonly json: boolean }
+
+/** What `verify` checks, from the command line. */
+export interface VerifyInput {
+  readonly token: string | undefined
+  readonly tokenFile: string | undefined
+  /** Body file; `-` is standard input; undefined: no body. */
+  readonly bodyFile: string | undefined
+  readonly ca: readonly string[]
+  readonly cert: readonly string[]
+  readonly jwks: string | undefined
+  readonly issuer: string | undefined
+  readonly audience: string | undefined
+  readonly method: string | undefined
+  readonly url: string | undefined
+  readonly clockTolerance: number
+  readonly maxTokenAge: number | undefined
+  readonly legacyX5c: boolean
+  readonly requireBinding: boolean
+  readonly payloadHash: 'required' | 'optional'
+}
 
 /** A command line that cannot be run; exit code 2. */
 export class UsageError extends UpstreamJwtError {
@@ -58,6 +79,11 @@ function positiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) {
     throw new InvalidArgumentError('must be a positive integer')
   }
+  return Number(value)
+}
+
+function positiveOrZero(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number of seconds')
   return Number(value)
 }
 
@@ -192,6 +218,71 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         throw new UsageError('give the token as an argument or with --token-file, not both')
       }
       set({ kind: 'inspect', token, tokenFile: o.tokenFile, json: o.json === true })
+    })
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value]
+  root
+    .command('verify')
+    .description(
+      'verify a token as an upstream would: signature, trust, claims, body hash, binding',
+    )
+    .option('--token <token>', 'the token or header value ("Bearer " accepted)')
+    .option('--token-file <file>', 'read the token from a file (default: standard input)')
+    .option('--body-file <file>', 'the body received; "-" reads standard input (default: no body)')
+    .option(
+      '--ca <pem>',
+      'CA bundle: the x5c chain must lead to one of its certificates (repeatable)',
+      collect,
+    )
+    .option('--cert <pem>', 'pinned certificate or public key (repeatable)', collect)
+    .option('--jwks <file|url>', 'JWK Set to find the key by kid')
+    .option('--issuer <iss>', 'expected issuer')
+    .option('--audience <aud>', 'expected audience')
+    .option('-X, --method <method>', 'request method, for htm')
+    .option('--url <url>', 'absolute request URL, for htu and htq')
+    .option('--clock-tolerance <seconds>', 'leeway for exp, nbf and iat', positiveOrZero, 30)
+    .option(
+      '--max-token-age <seconds>',
+      'refuse tokens issued longer ago (needs iat)',
+      positiveOrZero,
+    )
+    .option('--legacy-x5c', "accept the original plugin's base64url x5c")
+    .option('--require-binding', 'demand htm/htu/htq')
+    .addOption(
+      new Option('--payload-hash <mode>', 'payloadhash claim')
+        .choices(['required', 'optional'])
+        .default('required'),
+    )
+    .option('--json', 'print { valid, code, claims } as JSON')
+    .action((o) => {
+      const given = [o.token, o.tokenFile].filter((v) => v !== undefined).length
+      if (given > 1) throw new UsageError('give the token with --token or --token-file, not both')
+      if (given === 0 && o.bodyFile === '-') {
+        throw new UsageError('standard input cannot hold both the token and the body')
+      }
+      if (!o.ca && !o.cert && !o.jwks)
+        throw new UsageError('give a trust source: --ca, --cert or --jwks')
+      set({
+        kind: 'verify',
+        json: o.json === true,
+        input: {
+          token: o.token,
+          tokenFile: o.tokenFile,
+          bodyFile: o.bodyFile,
+          ca: o.ca ?? [],
+          cert: o.cert ?? [],
+          jwks: o.jwks,
+          issuer: o.issuer,
+          audience: o.audience,
+          method: o.method,
+          url: o.url,
+          clockTolerance: o.clockTolerance,
+          maxTokenAge: o.maxTokenAge,
+          legacyX5c: o.legacyX5c === true,
+          requireBinding: o.requireBinding === true,
+          payloadHash: o.payloadHash,
+        },
+      })
     })
 
   addSignerFlags(

@@ -8,6 +8,7 @@ import { inspectCommand } from './commands/inspect.js'
 import { jwksCommand } from './commands/jwks.js'
 import { keygenCommand } from './commands/keygen.js'
 import { signCommand } from './commands/sign.js'
+import { verifyCommand } from './commands/verify.js'
 import type { CliIo } from './io.js'
 import { type CliCommand, parseCli, UsageError } from './parse.js'
 
@@ -27,6 +28,8 @@ function execute(command: CliCommand, io: CliIo): Promise<number> {
       return inspectCommand(command.token, command.tokenFile, command.json, io)
     case 'jwks':
       return jwksCommand(command.signer, io)
+    case 'verify':
+      return verifyCommand(command.input, command.json, io)
   }
 }
 
@@ -51,7 +54,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const code = err instanceof UpstreamJwtError ? err.code : 'ERR_INTERNAL'
     const message = err instanceof Error ? err.message : String(err)
     if (wantsJson(argv)) {
-      io.stdout.write(`${JSON.stringify({ ok: false, code, message })}\n`)
+      // `verify --json` promises { valid, code } for every outcome, usage errors included.
+      const valid = argv[0] === 'verify' ? { valid: false } : {}
+      io.stdout.write(`${JSON.stringify({ ok: false, ...valid, code, message })}\n`)
     } else {
       io.stderr.write(`kong-upstream-jwt: ${usage ? message : `${code}: ${message}`}\n`)
     }

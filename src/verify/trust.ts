@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { KeyError } from '../errors.js'
 import { jwkThumbprint, parseCertificates } from '../signer/keys.js'
 import { validateChain } from './chain.js'
 import { decodeX5c } from './decode.js'
@@ -37,7 +38,18 @@ export interface TrustedKey {
 
 function asPem(input: string | Buffer): Buffer {
   if (Buffer.isBuffer(input)) return input
-  return input.includes('-----BEGIN') ? Buffer.from(input) : readFileSync(input)
+  if (input.includes('-----BEGIN')) return Buffer.from(input)
+  try {
+    return readFileSync(input)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new KeyError(
+      code === 'ENOENT' ? 'ERR_KEY_NOT_FOUND' : 'ERR_KEY_UNREADABLE',
+      `trust file cannot be read: ${input} (${code ?? 'error'})`,
+      input,
+      { cause: err },
+    )
+  }
 }
 
 function loadAnchors(ca: TrustOptions['ca']): X509Certificate[] {

@@ -1,0 +1,100 @@
+import { createReadStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { UpstreamJwtError } from '../../errors.js'
+import { decodeToken } from '../../verify/decode.js'
+import { createVerifier } from '../../verify/verifier.js'
+import { type CliIo, readText } from '../io.js'
+import type { VerifyInput } from '../parse.js'
+
+/** The checks in the order the verifier makes them, and the codes that stop at each. */
+const CHECKS: readonly { readonly name: string; readonly codes: readonly string[] }[] = [
+  { name: 'token format', codes: ['ERR_TOKEN_MISSING', 'ERR_TOKEN_MALFORMED'] },
+  { name: 'algorithm allowed', codes: ['ERR_ALG_NOT_ALLOWED'] },
+  {
+    name: 'trusted key (x5c chain, pin or JWKS)',
+    codes: ['ERR_CERT_UNTRUSTED', 'ERR_CERT_EXPIRED', 'ERR_JWKS_UNAVAILABLE'],
+  },
+  { name: 'signature', codes: ['ERR_SIGNATURE_INVALID'] },
+  {
+    name: 'claims (exp, nbf, iat, iss, aud, jti)',
+    codes: ['ERR_TOKEN_EXPIRED', 'ERR_TOKEN_NOT_YET_VALID', 'ERR_CLAIM_INVALID'],
+  },
+  { name: 'body hash (payloadhash)', codes: ['ERR_BODY_HASH_MISMATCH', 'ERR_BODY_READ'] },
+  { name: 'request binding (htm, htu, htq)', codes: ['ERR_BINDING_MISMATCH'] },
+]
+
+function failedStep(code: string, claim: string | undefined): number {
+  if (code === 'ERR_CLAIM_INVALID' && claim === 'payloadhash') return 5
+  if (code === 'ERR_CLAIM_INVALID' && claim === 'typ') return 0
+  const index = CHECKS.findIndex((c) => c.codes.includes(code))
+  return index === -1 ? 0 : index
+}
+
+/** `verify`: checks a token as an upstream would; exit 0 only when valid. */
+export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo): Promise<number> {
+  const text =
+    input.token ??
+    (input.tokenFile !== undefined
+      ? await readFile(input.tokenFile, 'utf8')
+      : await readText(io.stdin))
+  const body =
+    input.bodyFile === '-'
+      ? io.stdin
+      : input.bodyFile !== undefined
+        ? createReadStream(input.bodyFile)
+        : undefined
+  const verifier = createVerifier({
+    ...(input.ca.length ? { ca: input.ca } : {}),
+    ...(input.cert.length ? { pinned: input.cert } : {}),
+    ...(input.jwks !== undefined ? { jwks: input.jwks } : {}),
+    issuer: input.issuer,
+    audience: input.audience,
+    clockTolerance: input.clockTolerance,
+    maxTokenAge: input.maxTokenAge,
+    legacyX5c: input.legacyX5c,
+    requireBinding: input.requireBinding,
+    payloadHash: input.payloadHash,
+    replay: false,
+  })
+  try {
+    const result = await verifier.verify({
+      headers: { jwt: text.trim() },
+      method: input.method,
+      url: input.url,
+      body,
+    })
+    if (json) io.stdout.write(`${JSON.stringify({ valid: true, claims: result.claims })}\n`)
+    else {
+      const lines = CHECKS.map((c) => `  pass  ${c.name}`)
+      io.stdout.write(`VALID\n${lines.join('\n')}\n  claims: ${JSON.stringify(result.claims)}\n`)
+    }
+    return 0
+  } catch (err) {
+    if (!(err instanceof UpstreamJwtError)) throw err
+    const claim = (err as { claim?: string }).claim
+    let claims: Record<string, unknown> | undefined
+    try {
+      claims = decodeToken(text).claims
+    } catch {
+      claims = undefined
+    }
+    if (json) {
+      io.stdout.write(
+        `${JSON.stringify({ valid: false, code: err.code, message: err.message, ...(claims ? { claims } : {}) })}\n`,
+      )
+    } else {
+      const failed = failedStep(err.code, claim)
+      const lines = CHECKS.map((c, i) =>
+        i < failed
+          ? `  pass  ${c.name}`
+          : i === failed
+            ? `  FAIL  ${c.name}: ${err.code}: ${err.message}`
+            : `  ----  ${c.name} (not checked)`,
+      )
+      io.stdout.write(`INVALID\n${lines.join('\n')}\n`)
+    }
+    return 1
+  } finally {
+    await verifier.close()
+  }
+}

@@ -15,51 +15,7 @@ import { BodyHasher, digestBytes } from '../src/signer/body-digest.js'
 import { createSigner } from '../src/signer/signer.js'
 import { writeKeys } from '../test/helpers/keys.js'
 import { makeTempDir } from '../test/helpers/tmp.js'
-
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 1)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
-
-type Op = () => Promise<unknown> | unknown
-
-/** Runs `op` for SECONDS with `concurrency` calls in flight; returns operations per second. */
-async function rate(op: Op, concurrency: number): Promise<number> {
-  const end = performance.now() + SECONDS * 1000
-  let count = 0
-  const worker = async () => {
-    while (performance.now() < end) {
-      await op()
-      count++
-    }
-  }
-  const start = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  return (count * 1000) / (performance.now() - start)
-}
-
-/** Median over ROUNDS, the contenders interleaved so drift hits all alike. */
-async function compare(
-  ops: Record<string, Op>,
-  concurrency: number,
-): Promise<Record<string, number>> {
-  const samples: Record<string, number[]> = {}
-  for (const name of Object.keys(ops)) {
-    await rate(ops[name]!, concurrency) // warm-up
-    samples[name] = []
-  }
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, op] of Object.entries(ops)) samples[name]!.push(await rate(op, concurrency))
-  }
-  return Object.fromEntries(
-    Object.entries(samples).map(([n, s]) => [
-      n,
-      s.sort((a, b) => a - b)[Math.floor(s.length / 2)]!,
-    ]),
-  )
-}
-
-const fmt = (n: number) => n.toFixed(0).padStart(8)
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`.padStart(7)
+import { CONCURRENCY, compare, ROUNDS, SECONDS, table } from './harness.js'
 
 async function signing(dir: string, alg: Algorithm) {
   const files = await writeKeys(dir, alg)
@@ -115,16 +71,8 @@ async function signing(dir: string, alg: Algorithm) {
     ['sequential', 1],
     ['concurrent', CONCURRENCY],
   ] as const) {
-    const r = await compare(ops, concurrency)
-    const us = r['kong-upstream-jwt']!
-    console.log(
-      `\n${alg} ${mode}${mode === 'concurrent' ? ` (${concurrency} in flight)` : ''}    tokens/s   ours vs`,
-    )
-    for (const [name, value] of Object.entries(r)) {
-      console.log(
-        `  ${name.padEnd(20)} ${fmt(value)}  ${name === 'kong-upstream-jwt' ? '' : ratio(us, value)}`,
-      )
-    }
+    const title = `${alg} ${mode}${mode === 'concurrent' ? ` (${concurrency} in flight)` : ''}`
+    table(title, 'tokens/s', await compare(ops, concurrency), 'kong-upstream-jwt')
   }
   ours.close()
 }
@@ -144,14 +92,14 @@ async function hashing() {
       return h.digest()
     },
   }
-  const r = await compare(ops, 1)
   const mb = (total * chunk.length) / 2 ** 20
-  console.log('\nSHA-256 body digest (16 MiB in 64 KiB chunks)      MiB/s   ours vs')
-  for (const [name, value] of Object.entries(r)) {
-    console.log(
-      `  ${name.padEnd(20)} ${fmt(value * mb)}  ${name === 'BodyHasher' ? '' : ratio(r.BodyHasher!, value)}`,
-    )
-  }
+  table(
+    'SHA-256 body digest (16 MiB in 64 KiB chunks)',
+    'MiB/s',
+    await compare(ops, 1),
+    'BodyHasher',
+    mb,
+  )
 }
 
 const dir = await makeTempDir()

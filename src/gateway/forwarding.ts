@@ -1,0 +1,89 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+
+// RFC 9110 §7.6.1: connection-specific fields end at this hop; so does the client's Expect.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'content-length',
+])
+
+/** Header names a message names in its Connection header, plus the standard hop-by-hop ones. */
+export function hopByHop(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
+  const names = new Set(HOP_BY_HOP)
+  const connection = headers.connection
+  const listed = Array.isArray(connection)
+    ? connection.join(',')
+    : typeof connection === 'string'
+      ? connection
+      : ''
+  for (const name of listed.split(',')) {
+    const n = name.trim().toLowerCase()
+    if (n) names.add(n)
+  }
+  return names
+}
+
+/** What the gateway knows about the client connection, for the X-Forwarded-* headers. */
+export interface ForwardingContext {
+  /** The token header's name (lower case): any client-supplied one is dropped. */
+  readonly tokenHeader: string
+  /** Host header for the upstream. */
+  readonly host: string
+  readonly clientIp: string
+  readonly proto: 'http' | 'https'
+  readonly port: number
+  /** The request path as the client sent it. */
+  readonly path: string
+  /** Further headers to drop (key-auth with hide_credentials). */
+  readonly drop?: readonly string[]
+}
+
+/**
+ * The headers sent upstream: the client's, less hop-by-hop ones and any client-supplied token
+ * header (never passed through), with Host set and X-Forwarded-For/-Proto/-Host/-Port/-Path and
+ * X-Real-IP added as Kong adds them.
+ */
+export function upstreamHeaders(
+  req: IncomingMessage,
+  ctx: ForwardingContext,
+): Record<string, string | string[]> {
+  const drop = hopByHop(req.headers)
+  drop.add(ctx.tokenHeader)
+  drop.add('host')
+  for (const d of ctx.drop ?? []) drop.add(d.toLowerCase())
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || drop.has(name)) continue
+    out[name] = value
+  }
+  const xff = req.headers['x-forwarded-for']
+  out.host = ctx.host
+  out['x-forwarded-for'] = xff
+    ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.clientIp}`
+    : ctx.clientIp
+  out['x-forwarded-proto'] = ctx.proto
+  out['x-forwarded-host'] = (req.headers.host ?? '').replace(/:\d+$/, '')
+  out['x-forwarded-port'] = String(ctx.port)
+  out['x-forwarded-path'] = ctx.path
+  out['x-real-ip'] = ctx.clientIp
+  return out
+}
+
+/** Response headers from the upstream, less hop-by-hop ones, for the client. */
+export function clientHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const drop = hopByHop(headers)
+  drop.delete('content-length') // the body is streamed unchanged, so its length stays true
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !drop.has(name)) out[name] = value
+  }
+  return out
+}

@@ -405,11 +405,12 @@ export function parseConfig(input: unknown): GatewayConfig {
   })
   const routes: (RouteEntry & { pluginsRaw: unknown[] })[] = []
   for (const s of new Set(services.values())) {
-    s.routesRaw.forEach((r, i) => routes.push(route(r, s, services, `${s.name}[${i}]`)))
+    for (const [i, r] of s.routesRaw.entries())
+      routes.push(route(r, s, services, `${s.name}[${i}]`))
   }
-  list(raw.routes, '"routes"').forEach((r, i) =>
-    routes.push(route(r, undefined, services, `routes[${i}]`)),
-  )
+  for (const [i, r] of list(raw.routes, '"routes"').entries()) {
+    routes.push(route(r, undefined, services, `routes[${i}]`))
+  }
   const byRouteName = new Map(
     routes.flatMap((r) =>
       r.name ? [[r.name, r] as const, [r.id, r] as const] : [[r.id, r] as const],
@@ -429,13 +430,14 @@ export function parseConfig(input: unknown): GatewayConfig {
       ;(s.plugins as PluginEntry[]).push({ ...entry, scope: `service ${s.name}` })
     } else global.push(entry)
   }
-  for (const s of new Set(services.values()))
-    s.pluginsRaw.forEach((p) => attach({ ...plugin(p, `service ${s.name}`), service: s.name }))
-  for (const r of routes)
-    r.pluginsRaw.forEach((p) =>
-      attach({ ...plugin(p, `route ${r.name ?? r.id}`), route: r.name ?? r.id }),
-    )
-  list(raw.plugins, '"plugins"').forEach((p) => attach(plugin(p, 'global')))
+  for (const s of new Set(services.values())) {
+    for (const p of s.pluginsRaw) attach({ ...plugin(p, `service ${s.name}`), service: s.name })
+  }
+  for (const r of routes) {
+    for (const p of r.pluginsRaw)
+      attach({ ...plugin(p, `route ${r.name ?? r.id}`), route: r.name ?? r.id })
+  }
+  for (const p of list(raw.plugins, '"plugins"')) attach(plugin(p, 'global'))
   const consumers = list(raw.consumers, '"consumers"').map((c, i) => consumer(c, i))
   const seenKeys = new Set<string>()
   for (const c of consumers) {

@@ -35,7 +35,7 @@ describe('JWKS trust', () => {
       { env: {} },
     )
     served = a
-    server = createServer((req, res) => {
+    server = createServer((_req, res) => {
       hits++
       res.setHeader('content-type', 'application/json')
       res.end(JSON.stringify(served.jwks()))

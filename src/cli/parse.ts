@@ -41,6 +41,21 @@ export type CliCommand =
     }
   | { readonly kind: 'jwks'; readonly signer: SignerOptions }
   | { readonly kind: 'verify'; readonly input: VerifyInput; readonly json: boolean }
+  | { readonly kind: 'gateway'; readonly input: GatewayInput }
+
+/** How to run the gateway, from the command line. */
+export interface GatewayInput {
+  /** `kong.yml`; or `upstream` (quick mode); or `demo`. */
+  readonly config: string | undefined
+  readonly upstream: string | undefined
+  readonly demo: boolean
+  readonly stateDir: string | undefined
+  readonly signer: SignerOptions
+  readonly listen: { host: string; port: number } | undefined
+  readonly adminListen: { host: string; port: number } | false | undefined
+  readonly clientBodyBufferSize: number
+  readonly clientMaxBodySize: number
+}
 
 /** What `verify` checks, from the command line. */
 export interface VerifyInput {
@@ -80,6 +95,24 @@ function positiveInteger(value: string): number {
     throw new InvalidArgumentError('must be a positive integer')
   }
   return Number(value)
+}
+
+/** `8k`, `1m`, `2g` or a plain byte count (nginx's size syntax). */
+export function parseSize(value: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(value.trim())
+  if (!m) throw new InvalidArgumentError('must be a size like 8k, 1m or 1048576')
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[
+    (m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'
+  ]
+  return Number(m[1]) * unit
+}
+
+/** `HOST:PORT`, `:PORT` or `PORT`. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:(\[[^\]]+\]|[^:]*):)?(\d{1,5})$/.exec(value.trim())
+  const port = Number(m?.[2])
+  if (!m || port > 65535) throw new InvalidArgumentError('must be HOST:PORT')
+  return { host: (m[1] || '0.0.0.0').replace(/^\[|\]$/g, ''), port }
 }
 
 function positiveOrZero(value: string): number {
@@ -219,6 +252,73 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
       }
       set({ kind: 'inspect', token, tokenFile: o.tokenFile, json: o.json === true })
     })
+
+  addSignerFlags(
+    keyFlags(
+      root
+        .command('gateway')
+        .description(
+          'run the signing gateway: a reverse proxy that signs every request it forwards',
+        )
+        .option(
+          '--config <kong.yml>',
+          "Kong's declarative configuration (services, routes, plugins, consumers)",
+        )
+        .option(
+          '--upstream <url>',
+          'quick mode: one upstream for every path, signed with --key/--cert',
+        )
+        .option(
+          '--demo',
+          'throwaway keys, a built-in verifying upstream and the gateway in front (npm start)',
+        )
+        .option('--state <dir>', 'where --demo keeps its keys', undefined)
+        .option(
+          '--listen <host:port>',
+          'proxy listener (default 0.0.0.0:8000; demo 127.0.0.1:8000)',
+          parseListen,
+        )
+        .option(
+          '--admin-listen <host:port|off>',
+          'admin listener: /status, /metrics, JWKS (default 127.0.0.1:8001)',
+          (v: string) => (v === 'off' ? false : parseListen(v)),
+        )
+        .option(
+          '--client-body-buffer-size <size>',
+          'body bytes kept in memory before spooling to disk',
+          parseSize,
+          1024 * 1024,
+        )
+        .option(
+          '--client-max-body-size <size>',
+          'largest body accepted, 413 beyond (0 = no limit)',
+          parseSize,
+          0,
+        ),
+    ),
+  ).action((o) => {
+    const modes = [o.config !== undefined, o.upstream !== undefined, o.demo === true].filter(
+      Boolean,
+    ).length
+    if (modes !== 1)
+      throw new UsageError(
+        'give exactly one of --config kong.yml, --upstream URL (with --key/--cert) or --demo',
+      )
+    set({
+      kind: 'gateway',
+      input: {
+        config: o.config,
+        upstream: o.upstream,
+        demo: o.demo === true,
+        stateDir: o.state,
+        signer: withKeys(o),
+        listen: o.listen,
+        adminListen: o.adminListen,
+        clientBodyBufferSize: o.clientBodyBufferSize,
+        clientMaxBodySize: o.clientMaxBodySize,
+      },
+    })
+  })
 
   const collect = (value: string, previous: string[] = []) => [...previous, value]
   root

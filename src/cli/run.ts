@@ -4,6 +4,7 @@
  * @module
  */
 import { UpstreamJwtError } from '../errors.js'
+import { gatewayCommand } from './commands/gateway.js'
 import { inspectCommand } from './commands/inspect.js'
 import { jwksCommand } from './commands/jwks.js'
 import { keygenCommand } from './commands/keygen.js'
@@ -30,6 +31,8 @@ function execute(command: CliCommand, io: CliIo): Promise<number> {
       return jwksCommand(command.signer, io)
     case 'verify':
       return verifyCommand(command.input, command.json, io)
+    case 'gateway':
+      return gatewayCommand(command.input, io)
   }
 }
 

@@ -99,7 +99,7 @@ function json(res: ServerResponse, status: number, body: unknown, type = 'applic
  * @throws {GatewayConfigError | KeyError | ConfigError} when the configuration or a key is bad
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const log = options.logger ?? pino({ base: { service: 'kong-upstream-jwt' } })
+  const log = options.logger ?? pino({ name: 'kong-upstream-jwt' })
   const env = options.env ?? process.env
   const signerLog = {
     info: (msg: string) => log.info(msg),

@@ -182,6 +182,8 @@ export function createProxyHandler(ctx: ProxyContext) {
       })
       const upstreamMs = performance.now() - upstreamStart
       ctx.metrics.upstream.observe({ service: serviceName }, upstreamMs / 1000)
+      // The upstream has answered, so the body was sent whole: the temp file can go now.
+      await body.dispose()
       status = response.statusCode
       res.writeHead(response.statusCode, clientHeaders(response.headers))
       await pipeline(response.body, res)

@@ -1,0 +1,19 @@
+/**
+ * The standalone signing gateway.
+ *
+ * @example
+ * ```ts
+ * import { startGateway } from 'kong-upstream-jwt/gateway'
+ * const gateway = await startGateway({ config: './kong.yml' })
+ * ```
+ * @module
+ */
+export {
+  type GatewayConfig,
+  GatewayConfigError,
+  loadConfigFile,
+  parseConfig,
+} from './config.js'
+export { type Demo, type DemoOptions, startDemo } from './demo.js'
+export { type Gateway, type GatewayOptions, type ListenAddress, startGateway } from './gateway.js'
+export { joinPaths, type RouteMatch, Router } from './router.js'

@@ -42,6 +42,8 @@ export type CliCommand =
   | { readonly kind: 'jwks'; readonly signer: SignerOptions }
   | { readonly kind: 'verify'; readonly input: VerifyInput; readonly json: boolean }
   | { readonly kind: 'gateway'; readonly input: GatewayInput }
+  | { readonly kind: 'kong-install'; readonly pluginsDir: string }
+  | { readonly kind: 'kong-config'; readonly pluginsDir: string }
 
 /** How to run the gateway, from the command line. */
 export interface GatewayInput {
@@ -319,6 +321,24 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
       },
     })
   })
+
+  const kong = root
+    .command('kong')
+    .description('run the plugin inside Kong Gateway (JavaScript plugin server)')
+  kong
+    .command('install')
+    .description('write the plugin file kong-js-pluginserver loads, and print the Kong settings')
+    .requiredOption('--plugins-dir <dir>', "the plugin server's --plugins-directory")
+    .action((o) => set({ kind: 'kong-install', pluginsDir: o.pluginsDir }))
+  kong
+    .command('config')
+    .description('print the kong.conf and env lines only')
+    .option(
+      '--plugins-dir <dir>',
+      "the plugin server's --plugins-directory",
+      '/usr/local/kong/js-plugins',
+    )
+    .action((o) => set({ kind: 'kong-config', pluginsDir: o.pluginsDir }))
 
   const collect = (value: string, previous: string[] = []) => [...previous, value]
   root

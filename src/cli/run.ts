@@ -8,6 +8,7 @@ import { gatewayCommand } from './commands/gateway.js'
 import { inspectCommand } from './commands/inspect.js'
 import { jwksCommand } from './commands/jwks.js'
 import { keygenCommand } from './commands/keygen.js'
+import { kongConfText, kongInstallCommand } from './commands/kong.js'
 import { signCommand } from './commands/sign.js'
 import { verifyCommand } from './commands/verify.js'
 import type { CliIo } from './io.js'
@@ -33,6 +34,11 @@ function execute(command: CliCommand, io: CliIo): Promise<number> {
       return verifyCommand(command.input, command.json, io)
     case 'gateway':
       return gatewayCommand(command.input, io)
+    case 'kong-install':
+      return kongInstallCommand(command.pluginsDir, io)
+    case 'kong-config':
+      io.stdout.write(kongConfText(command.pluginsDir))
+      return Promise.resolve(0)
   }
 }
 

@@ -247,6 +247,15 @@ export const OPTIONS = {
     compat: 'New.',
     check: (value: Record<string, JsonValue>) => claimNames(Object.keys(value)),
   },
+  max_body_size: {
+    type: 'integer',
+    default: 10 * 1024 * 1024,
+    min: 0,
+    max: 2 ** 31 - 1,
+    description:
+      'Kong plugin: largest request body read for hashing, in bytes; a larger one is refused with 413 (never signed with an empty hash).',
+    compat: 'The original silently sent `payloadhash: ""` for bodies nginx had buffered to disk.',
+  },
   key_reload_interval: {
     type: 'integer',
     default: 5,

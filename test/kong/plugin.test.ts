@@ -1,0 +1,321 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { promisify } from 'node:util'
+import { importX509, jwtVerify } from 'jose'
+import { buildKongPlugin } from '../../scripts/build-kong.mjs'
+import { ALGORITHMS } from '../../src/signer/algorithms.js'
+import { cli } from '../helpers/cli.js'
+import { writeKeys } from '../helpers/keys.js'
+import {
+  handleEvent,
+  KongRpc,
+  PLUGIN_SERVER,
+  type PluginServer,
+  startInstance,
+  startPluginServer,
+} from '../helpers/kong.js'
+import { openssl, p1363ToDer } from '../helpers/openssl.js'
+import { makePki, type Pki } from '../helpers/pki.js'
+import { makeTempDir, removeDir } from '../helpers/tmp.js'
+
+const exec = promisify(execFile)
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
+const BODY = Buffer.from('{"order":42,"note":"ünïcode"}')
+
+describe('Kong plugin through the real kong-js-pluginserver', () => {
+  let dir: string
+  let pluginsDir: string
+  let pki: Pki
+  let server: PluginServer
+  let rpc: KongRpc
+  const servers: PluginServer[] = []
+  const keys = () => ({
+    private_key_location: pki.files.key,
+    public_key_location: pki.files.chain,
+    algorithm: 'ES256',
+  })
+
+  after(async () => {
+    rpc?.close()
+    await Promise.all(servers.map((s) => s.stop()))
+    for (const s of servers)
+      assert.notEqual(s.child.exitCode ?? s.child.signalCode, null, 'no plugin server left running')
+    await removeDir(dir)
+  })
+  before(async () => {
+    dir = await makeTempDir()
+    pluginsDir = join(dir, 'plugins')
+    await mkdir(pluginsDir)
+    const bundle = await buildKongPlugin(join(dir, 'bundle', 'plugin.cjs'))
+    await writeFile(
+      join(pluginsDir, 'kong-upstream-jwt.js'),
+      `module.exports = require(${JSON.stringify(bundle)})\n`,
+    )
+    pki = await makePki(dir)
+    server = await startPluginServer(pluginsDir, dir)
+    servers.push(server)
+    rpc = await KongRpc.connect(server.socket)
+  })
+
+  async function verified(
+    token: string | undefined,
+    alg = 'ES256',
+    cert = pki.leaf.cert.toString(),
+  ) {
+    assert.equal(typeof token, 'string')
+    const key = await importX509(cert, alg)
+    return (await jwtVerify(token as string, key, { algorithms: [alg] })).payload
+  }
+
+  test('plugin info, as Kong queries it: name, version, priority 790, access phase, schema', async () => {
+    const { stdout } = await exec(process.execPath, [
+      PLUGIN_SERVER,
+      '--plugins-directory',
+      pluginsDir,
+      '--dump-all-plugins',
+    ])
+    const [info] = JSON.parse(stdout)
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'))
+    assert.equal(info.Name, 'kong-upstream-jwt')
+    assert.equal(info.Version, pkg.version)
+    assert.equal(info.Priority, 790)
+    assert.deepEqual(info.Phases, ['access'])
+    const fields = Object.assign({}, ...info.Schema.fields[0].config.fields)
+    assert.deepEqual(fields.header, { type: 'string', required: false, default: 'JWT' })
+    assert.deepEqual(fields.include_credential_type, {
+      type: 'boolean',
+      required: false,
+      default: false,
+    })
+    for (const name of ['issuer', 'private_key_location', 'public_key_location', 'key_id'])
+      assert.equal(fields[name].type, 'string')
+    assert.deepEqual(fields.algorithm.one_of, [...ALGORITHMS])
+    assert.deepEqual(fields.token_ttl.between, [1, 86400])
+    const viaRpc = (await rpc.call('plugin.GetPluginInfo', 'kong-upstream-jwt')) as {
+      Priority: number
+    }
+    assert.equal(viaRpc.Priority, 790)
+  })
+
+  test('loading the plugin prints nothing on stdout', async () => {
+    const { stdout } = await exec(process.execPath, [
+      '-e',
+      `require(${JSON.stringify(join(pluginsDir, 'kong-upstream-jwt.js'))})`,
+    ])
+    assert.equal(stdout, '')
+  })
+
+  test('a request with a body and a consumer: the header verifies with jose and openssl; claims as the original', async () => {
+    const id = await startInstance(rpc, { ...keys(), issuer: 'kong' })
+    const result = await handleEvent(rpc, id, 'access', {
+      headers: {
+        'content-length': String(BODY.length),
+        'content-type': 'application/json',
+        jwt: 'forged',
+      },
+      body: BODY,
+      service: { id: 's-1', name: 'orders' },
+      consumer: { id: 'c-1', username: 'alice' },
+    })
+    assert.equal(result.exit, undefined, result.logs.join('\n'))
+    const token = result.setHeaders.jwt
+    const claims = await verified(token)
+    assert.equal(claims.payloadhash, sha256(BODY))
+    assert.equal(claims.aud, 'orders')
+    assert.equal(claims.iss, 'kong')
+    assert.equal(claims.consumerid, 'c-1')
+    assert.equal(claims.consumername, 'alice')
+    assert.ok(result.calls.length <= 5, `${result.calls.length} PDK calls`)
+    const [h, p, s] = (token as string).split('.') as [string, string, string]
+    await writeFile(join(dir, 'in'), `${h}.${p}`)
+    await writeFile(join(dir, 'sig'), p1363ToDer(Buffer.from(s, 'base64url')))
+    await writeFile(join(dir, 'leaf.pem'), pki.leaf.cert.toString())
+    await writeFile(
+      join(dir, 'pub.pem'),
+      await openssl(['x509', '-in', join(dir, 'leaf.pem'), '-pubkey', '-noout']),
+    )
+    assert.match(
+      await openssl([
+        'dgst',
+        '-sha256',
+        '-verify',
+        join(dir, 'pub.pem'),
+        '-signature',
+        join(dir, 'sig'),
+        join(dir, 'in'),
+      ]),
+      /Verified OK/,
+    )
+  })
+
+  test('no consumer, no service, no body: no consumer claims, no aud, payloadhash "", 4 PDK calls', async () => {
+    const id = await startInstance(rpc, keys())
+    const result = await handleEvent(rpc, id, 'access', { headers: {} })
+    const claims = await verified(result.setHeaders.jwt)
+    assert.equal(claims.payloadhash, '')
+    assert.equal('aud' in claims, false)
+    assert.equal('consumerid' in claims, false)
+    assert.equal(result.calls.length, 4)
+    assert.ok(!result.calls.some((c) => c.method === 'kong.request.get_raw_body'))
+  })
+
+  test('a body above 8 KiB (nginx buffers it to disk; Kong >= 3.8 reads it with the limit passed)', async () => {
+    const id = await startInstance(rpc, keys())
+    const big = Buffer.alloc(64 * 1024, 7)
+    const result = await handleEvent(rpc, id, 'access', {
+      headers: { 'content-length': String(big.length) },
+      body: big,
+    })
+    assert.equal((await verified(result.setHeaders.jwt)).payloadhash, sha256(big))
+    const read = result.calls.find((c) => c.method === 'kong.request.get_raw_body')
+    assert.deepEqual(read?.args, [10 * 1024 * 1024])
+  })
+
+  test('Bearer prefix, another header name, legacy x5c', async () => {
+    const id = await startInstance(rpc, {
+      ...keys(),
+      include_credential_type: true,
+      header: 'X-Kong-JWT',
+      x5c_encoding: 'base64url',
+    })
+    const result = await handleEvent(rpc, id, 'access', { headers: {} })
+    const value = result.setHeaders['x-kong-jwt'] as string
+    assert.match(value, /^Bearer /)
+    const token = value.slice(7)
+    await verified(token)
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString())
+    assert.equal(header.x5c[0], pki.leaf.cert.raw.toString('base64url'))
+  })
+
+  test('every algorithm once', async () => {
+    for (const alg of ALGORITHMS) {
+      const files = await writeKeys(dir, alg, { name: `kong-${alg}` })
+      const id = await startInstance(rpc, {
+        private_key_location: files.key,
+        public_key_location: files.certDer,
+        algorithm: alg,
+      })
+      const result = await handleEvent(rpc, id, 'access', {
+        headers: { 'content-length': '2' },
+        body: Buffer.from('hi'),
+      })
+      const claims = await verified(result.setHeaders.jwt, alg, files.cert.toString())
+      assert.equal(claims.payloadhash, sha256('hi'), alg)
+    }
+  })
+
+  test('a bad configuration is refused at StartInstance with the reason', async () => {
+    await assert.rejects(
+      startInstance(rpc, { ...keys(), algorithm: 'HS256' }),
+      /option "algorithm" must be one of/,
+    )
+    await assert.rejects(
+      startInstance(rpc, { ...keys(), privat_key_location: '/x' }),
+      /unknown option "privat_key_location"/,
+    )
+  })
+
+  test('an unreadable key: the request ends with 500, the header is never set, the log says why without key material', async () => {
+    const id = await startInstance(rpc, {
+      private_key_location: join(dir, 'missing.pem'),
+      public_key_location: pki.files.chain,
+    })
+    const result = await handleEvent(rpc, id, 'access', { headers: {} })
+    assert.deepEqual(result.exit, {
+      status: 500,
+      body: { message: 'An unexpected error occurred', code: 'ERR_KEY_NOT_FOUND' },
+    })
+    assert.deepEqual(result.setHeaders, {})
+    assert.match(
+      result.logs.join('\n'),
+      /not forwarded unsigned: ERR_KEY_NOT_FOUND: private key file not found/,
+    )
+    assert.equal(result.calls.at(-1)?.method, 'kong.response.exit', 'no PDK call after exit')
+  })
+
+  test('a body over max_body_size: 413 before the body is read', async () => {
+    const id = await startInstance(rpc, { ...keys(), max_body_size: 1000 })
+    const result = await handleEvent(rpc, id, 'access', {
+      headers: { 'content-length': '5000' },
+      body: Buffer.alloc(5000),
+    })
+    assert.equal(result.exit?.status, 413)
+    assert.ok(!result.calls.some((c) => c.method === 'kong.request.get_raw_body'))
+    assert.deepEqual(result.setHeaders, {})
+  })
+
+  test('a body Kong cannot give (empty answer for a declared body): 500, never an empty hash', async () => {
+    const id = await startInstance(rpc, keys())
+    const result = await handleEvent(rpc, id, 'access', {
+      headers: { 'content-length': '20000' },
+      body: Buffer.alloc(20000),
+      rawBodyAnswer: null,
+    })
+    assert.equal(result.exit?.status, 500)
+    assert.equal((result.exit?.body as { code: string }).code, 'ERR_BODY_READ')
+    assert.deepEqual(result.setHeaders, {})
+  })
+
+  test('bind_request uses the forwarded request (Kong 3.x service.request getters)', async () => {
+    const id = await startInstance(rpc, { ...keys(), bind_request: true })
+    const result = await handleEvent(rpc, id, 'access', {
+      method: 'POST',
+      headers: {},
+      forwarded: {
+        scheme: 'http',
+        host: 'orders.internal',
+        port: 8080,
+        path: '/v1/orders',
+        query: 'a=1',
+      },
+    })
+    const claims = await verified(result.setHeaders.jwt)
+    assert.equal(claims.htm, 'POST')
+    assert.equal(claims.htu, 'http://orders.internal:8080/v1/orders')
+  })
+
+  test('KONG_SSL_CERT_KEY / KONG_SSL_CERT_DER win over the config, as in the original', async (t) => {
+    const other = await writeKeys(dir, 'RS256', { name: 'env' })
+    const prefix = join(dir, 'env-prefix')
+    await mkdir(prefix)
+    const envServer = await startPluginServer(pluginsDir, prefix, {
+      KONG_SSL_CERT_KEY: other.key,
+      KONG_SSL_CERT_DER: other.certDer,
+    })
+    servers.push(envServer)
+    const envRpc = await KongRpc.connect(envServer.socket)
+    t.after(() => envRpc.close())
+    const id = await startInstance(envRpc, {
+      private_key_location: '/nowhere/key.pem',
+      public_key_location: '/nowhere/cert.cer',
+    })
+    const result = await handleEvent(envRpc, id, 'access', { headers: {} })
+    await verified(result.setHeaders.jwt, 'RS256', other.cert.toString())
+  })
+
+  test('`kong install` writes a plugin file that loads as it is; `kong config` prints the settings', async () => {
+    const target = join(dir, 'installed')
+    const r = await cli(['kong', 'install', '--plugins-dir', target])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /pluginserver_js_start_cmd = .*--plugins-directory /)
+    const { stdout } = await exec(process.execPath, [
+      PLUGIN_SERVER,
+      '--plugins-directory',
+      target,
+      '--dump-all-plugins',
+    ])
+    assert.equal(JSON.parse(stdout)[0].Name, 'kong-upstream-jwt')
+    const conf = await cli(['kong', 'config', '--plugins-dir', '/opt/kong/plugins'])
+    assert.match(conf.stdout, /^plugins = bundled,kong-upstream-jwt$/m)
+    assert.match(conf.stdout, /^pluginserver_names = js$/m)
+    assert.match(
+      conf.stdout,
+      /^pluginserver_js_query_cmd = .* --plugins-directory \/opt\/kong\/plugins --dump-all-plugins$/m,
+    )
+    assert.match(conf.stdout, /^env KONG_SSL_CERT_KEY;$/m)
+  })
+})

@@ -256,7 +256,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       rawBodyAnswer: null,
     })
     assert.equal(result.exit?.status, 500)
-    assert.equal((result.exit?.body as { code: string }).code, 'ERR_BODY_READ')
+    assert.equal((result.exit?.body as { code?: string } | undefined)?.code, 'ERR_BODY_READ')
     assert.deepEqual(result.setHeaders, {})
   })
 

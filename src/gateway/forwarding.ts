@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 
 // RFC 9110 §7.6.1: connection-specific fields end at this hop; so does the client's Expect.
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -53,13 +53,14 @@ export function upstreamHeaders(
   req: IncomingMessage,
   ctx: ForwardingContext,
 ): Record<string, string | string[]> {
-  const drop = hopByHop(req.headers)
-  drop.add(ctx.tokenHeader)
-  drop.add('host')
-  for (const d of ctx.drop ?? []) drop.add(d.toLowerCase())
+  const hop = hopByHop(req.headers)
+  const extra = ctx.drop ?? []
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || drop.has(name)) continue
+  for (const name in req.headers) {
+    const value = req.headers[name]
+    if (value === undefined || hop.has(name) || name === ctx.tokenHeader || name === 'host')
+      continue
+    if (extra.length > 0 && extra.includes(name)) continue
     out[name] = value
   }
   const xff = req.headers['x-forwarded-for']
@@ -79,11 +80,12 @@ export function upstreamHeaders(
 export function clientHeaders(
   headers: Record<string, string | string[] | undefined>,
 ): Record<string, string | string[]> {
-  const drop = hopByHop(headers)
-  drop.delete('content-length') // the body is streamed unchanged, so its length stays true
+  const hop = hopByHop(headers)
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !drop.has(name)) out[name] = value
+  for (const name in headers) {
+    const value = headers[name]
+    // The body is streamed unchanged, so its content-length stays true.
+    if (value !== undefined && (name === 'content-length' || !hop.has(name))) out[name] = value
   }
   return out
 }

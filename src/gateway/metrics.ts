@@ -41,6 +41,38 @@ export class GatewayMetrics {
     help: 'Request bodies larger than client_body_buffer_size, spooled to a temp file',
     registers: [this.registry],
   })
+  // Labelled children, kept so a request does not hash its label set again.
+  #requestChildren = new Map<string, { inc(): void }>()
+  #latencyChildren = new Map<string, { observe(v: number): void }>()
+  #upstreamChildren = new Map<string, { observe(v: number): void }>()
+
+  /** Counts a finished request and its total time. */
+  recordRequest(service: string, route: string, status: number, seconds: number): void {
+    const key = `${service}\u0000${route}\u0000${status}`
+    let counter = this.#requestChildren.get(key)
+    if (!counter) {
+      counter = this.requests.labels(service, route, String(status))
+      this.#requestChildren.set(key, counter)
+    }
+    counter.inc()
+    let latency = this.#latencyChildren.get(service)
+    if (!latency) {
+      latency = this.latency.labels(service)
+      this.#latencyChildren.set(service, latency)
+    }
+    latency.observe(seconds)
+  }
+
+  /** Records the time to the upstream's response headers. */
+  recordUpstream(service: string, seconds: number): void {
+    let child = this.#upstreamChildren.get(service)
+    if (!child) {
+      child = this.upstream.labels(service)
+      this.#upstreamChildren.set(service, child)
+    }
+    child.observe(seconds)
+  }
+
   readonly signingErrors = new Counter({
     name: 'kong_upstream_jwt_signing_errors_total',
     help: 'Requests refused because no token could be signed',

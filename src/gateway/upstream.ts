@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { type Dispatcher, Pool } from 'undici'
 import { UpstreamJwtError } from '../errors.js'
 import type { ServiceEntry } from './config.js'
@@ -56,8 +56,10 @@ export class Upstreams {
   }
 
   /**
-   * Sends one request, retrying failures to connect up to the service's `retries`. `body` makes
-   * a fresh stream of the same bytes for every attempt.
+   * Sends one request, retrying failures to connect up to the service's `retries`, and streams
+   * the response into what `onResponse` returns (the client response). `body` makes a fresh
+   * stream of the same bytes for every attempt. Resolves when the response body has been
+   * written whole.
    *
    * @throws {UpstreamError} 502 unreachable, 504 timed out
    */
@@ -66,14 +68,23 @@ export class Upstreams {
     request: Omit<Dispatcher.RequestOptions, 'origin' | 'body'> & {
       body: () => Readable | Buffer | null
     },
-  ): Promise<Dispatcher.ResponseData> {
+    onResponse: (data: {
+      statusCode: number
+      headers: Record<string, string | string[] | undefined>
+    }) => Writable,
+  ): Promise<void> {
     const pool = this.pool(service)
     for (let attempt = 0; ; attempt++) {
+      let responded = false
       try {
-        return await pool.request({ ...request, body: request.body() })
+        await pool.stream({ ...request, body: request.body() }, (data) => {
+          responded = true
+          return onResponse(data as never)
+        })
+        return
       } catch (err) {
         const code = codeOf(err)
-        if (request.signal && (request.signal as AbortSignal).aborted) throw err
+        if (responded || (request.signal as { aborted?: boolean } | undefined)?.aborted) throw err
         if (RETRYABLE.has(code) && attempt < service.retries) continue
         if (TIMEOUT_CODES.has(code))
           throw new UpstreamError(504, 'The upstream server is timing out', { cause: err })

@@ -40,6 +40,7 @@ class Spooled implements SpooledBody {
   readonly bytes: Buffer | undefined
   readonly file: string | undefined
   #dir: string | undefined
+  #disposed: Promise<void> | undefined
 
   constructor(digest: BodyDigest, bytes: Buffer | undefined, dir?: string, file?: string) {
     this.digest = digest
@@ -53,10 +54,10 @@ class Spooled implements SpooledBody {
     return Readable.from(this.bytes && this.bytes.length > 0 ? [this.bytes] : [])
   }
 
-  async dispose(): Promise<void> {
+  dispose(): Promise<void> {
     const dir = this.#dir
-    this.#dir = undefined
-    if (dir) await rm(dir, { recursive: true, force: true })
+    this.#disposed ??= dir ? rm(dir, { recursive: true, force: true }) : Promise.resolve()
+    return this.#disposed
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -2,6 +2,7 @@ import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Logger, pino } from 'pino'
+import { UpstreamJwtError } from '../errors.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
 import { GatewayMetrics } from './metrics.js'
 import { createProxyHandler } from './proxy.js'
@@ -69,9 +70,21 @@ async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConf
 
 function listenOn(server: Server, address: ListenAddress): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = `${address.host}:${address.port}`
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+        reject(
+          new UpstreamJwtError(
+            'ERR_USAGE',
+            `cannot listen on ${where} (${err.code}); choose another address with --listen / --admin-listen`,
+            500,
+            { cause: err },
+          ),
+        )
+      } else reject(err)
+    })
     server.listen(address.port, address.host, () => {
-      server.off('error', reject)
+      server.removeAllListeners('error')
       const a = server.address() as AddressInfo
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
       resolve(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${a.port}`)

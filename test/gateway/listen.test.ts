@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
+import { test } from 'node:test'
+import { pino } from 'pino'
+import { startGateway } from '../../src/gateway/gateway.js'
+import { makePki } from '../helpers/pki.js'
+import { tempDir } from '../helpers/tmp.js'
+
+test('a listen address in use is a clear error naming it', async (t) => {
+  const dir = await tempDir(t)
+  const pki = await makePki(dir)
+  const busy = createServer()
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r))
+  t.after(() => busy.close())
+  const port = (busy.address() as { port: number }).port
+  await assert.rejects(
+    startGateway({
+      config: {
+        _format_version: '3.0',
+        services: [{ name: 's', url: 'http://127.0.0.1:9', routes: [{ paths: ['/'] }] }],
+        plugins: [
+          {
+            name: 'kong-upstream-jwt',
+            config: {
+              private_key_location: pki.files.key,
+              public_key_location: pki.files.chain,
+              algorithm: 'ES256',
+            },
+          },
+        ],
+      },
+      listen: { host: '127.0.0.1', port },
+      adminListen: false,
+      logger: pino({ level: 'silent' }),
+      env: {},
+    }),
+    new RegExp(`cannot listen on 127.0.0.1:${port} \\(EADDRINUSE\\)`),
+  )
+})

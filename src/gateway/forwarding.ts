@@ -13,20 +13,29 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'content-length',
 ])
 
-/** Header names a message names in its Connection header, plus the standard hop-by-hop ones. */
-export function hopByHop(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
-  const names = new Set(HOP_BY_HOP)
+/**
+ * Header names a message names in its Connection header, plus the standard hop-by-hop ones.
+ * Returns the shared standard set when Connection names nothing else (the common case).
+ */
+export function hopByHop(
+  headers: IncomingHttpHeaders | Record<string, unknown>,
+): ReadonlySet<string> {
   const connection = headers.connection
+  if (connection === undefined) return HOP_BY_HOP
   const listed = Array.isArray(connection)
     ? connection.join(',')
     : typeof connection === 'string'
       ? connection
       : ''
+  let names: Set<string> | undefined
   for (const name of listed.split(',')) {
     const n = name.trim().toLowerCase()
-    if (n) names.add(n)
+    if (n && !HOP_BY_HOP.has(n)) {
+      names ??= new Set(HOP_BY_HOP)
+      names.add(n)
+    }
   }
-  return names
+  return names ?? HOP_BY_HOP
 }
 
 /** What the gateway knows about the client connection, for the X-Forwarded-* headers. */

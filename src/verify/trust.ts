@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { KeyError } from '../errors.js'
+import { ConfigError, KeyError } from '../errors.js'
 import { jwkThumbprint, parseCertificates } from '../signer/keys.js'
 import { validateChain } from './chain.js'
 import { decodeX5c } from './decode.js'
@@ -104,7 +104,11 @@ export class TrustStore {
     this.#legacy = options.legacyX5c === true
     this.#cacheSize = options.cacheSize ?? 1000
     if (this.#anchors.length === 0 && this.#pinned.size === 0 && !this.#jwks) {
-      throw new TypeError('createVerifier: give at least one of ca, pinned or jwks')
+      throw new ConfigError(
+        'ERR_OPTION_INVALID',
+        'ca',
+        'createVerifier: give at least one of ca, pinned or jwks',
+      )
     }
   }
 

@@ -1,5 +1,5 @@
 import { verify as cryptoVerify, type X509Certificate } from 'node:crypto'
-import { KeyError, UpstreamJwtError } from '../errors.js'
+import { ConfigError, KeyError, UpstreamJwtError } from '../errors.js'
 import {
   ALGORITHMS,
   type Algorithm,
@@ -238,7 +238,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const algorithms = new Set<string>(options.algorithms ?? ALGORITHMS)
   for (const alg of algorithms) {
     if (!isAlgorithm(alg))
-      throw new TypeError(`createVerifier: algorithm ${JSON.stringify(alg)} is not supported`)
+      throw new ConfigError(
+        'ERR_OPTION_INVALID',
+        'algorithms',
+        `createVerifier: algorithm ${JSON.stringify(alg)} is not supported (only ${ALGORITHMS.join(', ')})`,
+      )
   }
   const headerName = (options.header ?? 'JWT').toLowerCase()
   const toleranceMs = (options.clockTolerance ?? 30) * 1000

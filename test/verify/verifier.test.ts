@@ -182,8 +182,15 @@ describe('verifier', () => {
     )
     assert.throws(
       () => createVerifier({ ca: pki.files.rootPem, algorithms: ['HS256' as Algorithm] }),
-      TypeError,
+      {
+        code: 'ERR_OPTION_INVALID',
+        message: /algorithm "HS256" is not supported/,
+      },
     )
+    assert.throws(() => createVerifier({}), {
+      code: 'ERR_OPTION_INVALID',
+      message: /give at least one of ca, pinned or jwks/,
+    })
   })
 
   test('a key that does not fit the alg (algorithm confusion) is refused', async () => {

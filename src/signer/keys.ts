@@ -8,6 +8,7 @@ import {
 import { readFile } from 'node:fs/promises'
 import { ConfigError, KeyError } from '../errors.js'
 import type { ResolvedOptions } from '../options/table.js'
+import { certificateConstraints, KEY_USAGE } from '../x509/extensions.js'
 import { type Algorithm, assertKeyFitsAlgorithm } from './algorithms.js'
 
 /** A private key with its certificate chain, checked against each other and the algorithm. */
@@ -237,6 +238,15 @@ export async function loadKeyMaterial(
       throw new KeyError(
         'ERR_KEY_MISMATCH',
         `the private key in ${keyFile} does not belong to the certificate in ${certFile}`,
+        certFile,
+      )
+    }
+    const usage = certificateConstraints(leaf).keyUsage
+    if (usage !== undefined && (usage & KEY_USAGE.digitalSignature) === 0) {
+      // Verifiers refuse such a leaf (RFC 5280 §4.2.1.3): better to fail here than on every request.
+      throw new KeyError(
+        'ERR_CERT_INVALID',
+        `certificate in ${certFile} may not be used for signatures (its keyUsage lacks digitalSignature)`,
         certFile,
       )
     }

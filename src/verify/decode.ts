@@ -23,11 +23,23 @@ export function stripBearer(value: string): string {
   return /^bearer\s+/i.test(trimmed) ? trimmed.replace(/^bearer\s+/i, '') : trimmed
 }
 
+/**
+ * Refuses a base64url part whose unused low bits are set: such a string decodes to the same
+ * bytes as another, so one signed token would have several spellings.
+ */
+function canonical(bytes: Buffer, part: string, what: string): void {
+  if (bytes.toString('base64url') !== part) {
+    throw new TokenFormatError(`token ${what} is not canonical base64url`)
+  }
+}
+
 function decodeJsonPart(part: string, what: string, strict: boolean): Record<string, unknown> {
   if (!B64URL.test(part) || part.length % 4 === 1) {
     throw new TokenFormatError(`token ${what} is not base64url`)
   }
-  const text = Buffer.from(part, 'base64url').toString('utf8')
+  const bytes = Buffer.from(part, 'base64url')
+  if (strict) canonical(bytes, part, what)
+  const text = bytes.toString('utf8')
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -75,7 +87,9 @@ export function decodeToken(value: string, options: { strict?: boolean } = {}): 
   if (!B64URL.test(s) || s.length % 4 === 1) {
     throw new TokenFormatError('token signature is not base64url')
   }
-  return { header, claims, parts: [h, p, s], signature: Buffer.from(s, 'base64url') }
+  const signature = Buffer.from(s, 'base64url')
+  if (options.strict) canonical(signature, s, 'signature')
+  return { header, claims, parts: [h, p, s], signature }
 }
 
 /**

@@ -314,6 +314,25 @@ describe('key and certificate loading', () => {
     )
   })
 
+  test('a certificate whose keyUsage excludes signatures is refused at load', async () => {
+    const { KeyUsage } = await import('../../src/keygen/certificates.js')
+    const keys = await generateKeyPair({ type: 'ec' })
+    const cert = await issueCertificate({
+      subject: 'encipher only',
+      keys,
+      keyUsage: KeyUsage.keyEncipherment,
+    })
+    const key = join(dir, 'ku.key.pem')
+    const certFile = join(dir, 'ku.cert.pem')
+    await writeFile(key, keys.privateKey.export({ format: 'pem', type: 'pkcs8' }))
+    await writeFile(certFile, cert.toString())
+    await rejectsWith(
+      { private_key_location: key, public_key_location: certFile, algorithm: 'ES256' },
+      'ERR_CERT_INVALID',
+      /keyUsage lacks digitalSignature/,
+    )
+  })
+
   test('Ed25519 and Ed448 keys fit EdDSA', async () => {
     const ed = await writeKeys(dir, 'EdDSA')
     const m = await load({

@@ -423,7 +423,15 @@ describe('verifier', () => {
       keyUsage: KeyUsage.keyEncipherment,
     })
     await rejects(
-      verifier().verify({ headers: { jwt: await chainToken(encipherOnly, pki.intermediate) } }),
+      verifier().verify({
+        headers: {
+          jwt: forge(
+            { alg: 'ES256', x5c: x5c(encipherOnly, pki.intermediate) },
+            baseClaims(),
+            encipherOnly.keys.privateKey,
+          ),
+        },
+      }),
       'ERR_CERT_UNTRUSTED',
       /digitalSignature/,
     )

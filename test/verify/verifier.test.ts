@@ -233,6 +233,22 @@ describe('verifier', () => {
     }
   })
 
+  test('a non-canonical spelling of the same signature is refused (unused base64url bits set)', async () => {
+    const token = (await request()).headers.jwt as string
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = alphabet.indexOf(token.at(-1) as string)
+    const respelled = token.slice(0, -1) + alphabet[last ^ 1]
+    assert.deepEqual(
+      Buffer.from(respelled.split('.')[2] ?? '', 'base64url'),
+      Buffer.from(token.split('.')[2] ?? '', 'base64url'),
+    )
+    await rejects(
+      verifier().verify({ headers: { jwt: respelled }, body: BODY }),
+      'ERR_TOKEN_MALFORMED',
+      /signature is not canonical base64url/,
+    )
+  })
+
   test('a changed body is refused: one byte, appended, truncated, and a body where "" was signed', async () => {
     const v = verifier()
     for (const body of ['{"order":43}', `${BODY} `, BODY.slice(0, -1)]) {

@@ -1,0 +1,50 @@
+/**
+ * Type tests: compiled by `npm run typecheck`, never run. Each `@ts-expect-error` must stay an
+ * error, so the public types keep refusing what they refuse today.
+ */
+import type { Request } from 'express'
+import type { FastifyRequest } from 'fastify'
+import {
+  type ErrorCode,
+  type ResolvedOptions,
+  resolveOptions,
+  type SignerOptions,
+  UpstreamJwtError,
+} from '../src/index.js'
+import type { VerifiedToken, VerifierOptions } from '../src/verify/index.js'
+import '../src/verify/adapters/express.js'
+import '../src/verify/adapters/fastify.js'
+
+export const good: SignerOptions = {
+  algorithm: 'ES256',
+  token_ttl: 30,
+  x5c: 'leaf',
+  x5c_encoding: 'base64url',
+  headers_to_claims: { 'x-request-id': 'rid' },
+  claims: { tenant: { id: 1 } },
+  issuer: null,
+}
+// @ts-expect-error misspelt option
+export const misspelt: SignerOptions = { algoritm: 'ES256' }
+// @ts-expect-error HS256 is not a signing algorithm of this package
+export const hmac: SignerOptions = { algorithm: 'HS256' }
+// @ts-expect-error token_ttl is a number
+export const ttl: SignerOptions = { token_ttl: '60' }
+
+const resolved: ResolvedOptions = resolveOptions({})
+export const header: string = resolved.header // has a default: never undefined
+// @ts-expect-error issuer has no default: it may be undefined
+export const issuer: string = resolved.issuer
+
+export function codeOf(err: unknown): ErrorCode | undefined {
+  if (err instanceof UpstreamJwtError) return err.code
+  return undefined
+}
+// @ts-expect-error not an error code of this package
+export const notACode: ErrorCode = 'ERR_SOMETHING_ELSE'
+
+// @ts-expect-error `none` is never allowed
+export const noneAllowed: VerifierOptions = { ca: 'ca.pem', algorithms: ['none'] }
+
+export const expressToken = (req: Request): VerifiedToken | undefined => req.upstreamJwt
+export const fastifyToken = (req: FastifyRequest): VerifiedToken | null => req.upstreamJwt

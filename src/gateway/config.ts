@@ -4,19 +4,24 @@
  * Anything else is refused by name, never silently ignored.
  * @module
  */
-import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
-import { UpstreamJwtError } from '../errors.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
+import {
+  bool,
+  fail,
+  GatewayConfigError,
+  int,
+  known,
+  list,
+  object,
+  stableId,
+  str,
+  strings,
+} from './config-fields.js'
 
-/** A configuration that cannot be run; the message names the entity and the field. */
-export class GatewayConfigError extends UpstreamJwtError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_OPTION_INVALID', message, 500, options)
-  }
-}
+export { GatewayConfigError }
 
 export interface KeyAuthConfig {
   readonly key_names: readonly string[]
@@ -75,8 +80,6 @@ export interface GatewayConfig {
   readonly consumers: readonly ConsumerEntry[]
 }
 
-type Raw = Record<string, unknown>
-
 const TOP = ['_format_version', '_transform', 'services', 'routes', 'plugins', 'consumers']
 const SERVICE = [
   'name',
@@ -125,65 +128,6 @@ const KEY_AUTH = [
   'run_on_preflight',
   'realm',
 ]
-
-function fail(message: string): never {
-  throw new GatewayConfigError(message)
-}
-
-function object(value: unknown, where: string): Raw {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail(`${where} must be a mapping`)
-  return value as Raw
-}
-
-function list(value: unknown, where: string): unknown[] {
-  if (value === undefined || value === null) return []
-  if (!Array.isArray(value)) fail(`${where} must be a list`)
-  return value
-}
-
-function known(raw: Raw, fields: readonly string[], where: string): void {
-  const unknown = Object.keys(raw).filter((k) => !fields.includes(k))
-  if (unknown.length > 0) {
-    fail(
-      `${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((f) => `"${f}"`).join(', ')} (supported: ${fields.join(', ')})`,
-    )
-  }
-}
-
-function str(raw: Raw, key: string, where: string): string | undefined {
-  const v = raw[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== 'string' || v === '') fail(`${where}: "${key}" must be a non-empty string`)
-  return v
-}
-
-function int(raw: Raw, key: string, where: string, def: number, min: number, max: number): number {
-  const v = raw[key] ?? def
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    fail(`${where}: "${key}" must be an integer between ${min} and ${max}`)
-  }
-  return v
-}
-
-function bool(raw: Raw, key: string, where: string, def: boolean): boolean {
-  const v = raw[key] ?? def
-  if (typeof v !== 'boolean') fail(`${where}: "${key}" must be true or false`)
-  return v
-}
-
-function strings(raw: Raw, key: string, where: string): string[] {
-  return list(raw[key], `${where}: "${key}"`).map((v) => {
-    if (typeof v !== 'string' || v === '') fail(`${where}: "${key}" must list non-empty strings`)
-    return v
-  })
-}
-
-/** Kong ids are UUIDs; entities without one get a stable one derived from their name. */
-function stableId(kind: string, name: string): string {
-  const h = createHash('sha256').update(`${kind}:${name}`).digest('hex')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
-}
 
 function plugin(value: unknown, scope: string): PluginEntry & { service?: string; route?: string } {
   const raw = object(value, `plugin in ${scope}`)

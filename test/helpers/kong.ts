@@ -209,7 +209,9 @@ function answer(
       result.exit = { status: args[0] as number, body: args[1] }
       return { value: undefined }
     default:
-      return { error: `could not find pdk method: ${method}` }
+      // Kong logs "could not find pdk method" and answers nil: a misspelt call is silent.
+      result.logs.push(`could not find pdk method: ${method}`)
+      return { value: undefined }
   }
 }
 

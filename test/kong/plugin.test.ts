@@ -278,6 +278,14 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     assert.equal(claims.htu, 'http://orders.internal:8080/v1/orders')
   })
 
+  test('bind_request on a Kong without the service.request getters: 500, not a token without binding', async () => {
+    const id = await startInstance(rpc, { ...keys(), bind_request: true })
+    const result = await handleEvent(rpc, id, 'access', { method: 'GET', headers: {} })
+    assert.equal(result.exit?.status, 500)
+    assert.deepEqual(result.setHeaders, {})
+    assert.match(result.logs.join('\n'), /bind_request needs the kong.service.request getters/)
+  })
+
   test('KONG_SSL_CERT_KEY / KONG_SSL_CERT_DER win over the config, as in the original', async (t) => {
     const other = await writeKeys(dir, 'RS256', { name: 'env' })
     const prefix = join(dir, 'env-prefix')

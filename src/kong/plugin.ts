@@ -148,9 +148,14 @@ export class UpstreamJwtPlugin {
       const status = known && (err.status === 413 || err.status === 500) ? err.status : 500
       const code = known ? err.code : 'ERR_INTERNAL'
       const message = err instanceof Error ? err.message : String(err)
-      await kong.log.err(
-        `kong-upstream-jwt: request refused, not forwarded unsigned: ${code}: ${message}`,
-      )
+      try {
+        await kong.log.err(
+          `kong-upstream-jwt: request refused, not forwarded unsigned: ${code}: ${message}`,
+        )
+      } catch {
+        // Logging must not keep the request from ending: an escaping exception would let Kong
+        // proxy it without the header.
+      }
       // exit() never returns to the plugin: no PDK call may follow it.
       void kong.response.exit(status, {
         message: status === 413 ? 'Request size limit exceeded' : 'An unexpected error occurred',

@@ -102,7 +102,11 @@ export class JwksSource {
   /** The keys for a kid (or all keys when the token has none), refetching when due. */
   async keysFor(kid: string | undefined): Promise<JwksKey[]> {
     const now = this.#clock()
-    if (now - this.#fetchedAt > (this.#options.maxAge ?? 600_000)) await this.#refresh()
+    if (now - this.#fetchedAt > (this.#options.maxAge ?? 600_000)) {
+      // With keys in hand, refresh in the background: no request waits for the fetch.
+      if (this.#keys.size === 0) await this.#refresh()
+      else void this.#refresh()
+    }
     if (kid === undefined) return [...this.#keys.values()]
     let found = this.#keys.get(kid)
     if (

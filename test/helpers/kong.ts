@@ -144,6 +144,8 @@ export interface KongRequest {
   }
   consumer?: { id: string; username?: string; custom_id?: string }
   forwarded?: { scheme: string; host: string; port: number; path: string; query: string }
+  /** Makes kong.log.err fail, to prove the plugin still ends the request. */
+  failLog?: boolean
 }
 
 /** What the plugin did during one event. */
@@ -201,6 +203,9 @@ function answer(
       result.setHeaders[args[0].toLowerCase()] = args[1]
       return { value: undefined }
     case 'kong.log.err':
+      if (req.failLog) return { error: 'log buffer full' }
+      result.logs.push(args.join(''))
+      return { value: undefined }
     case 'kong.log.warn':
     case 'kong.log.notice':
       result.logs.push(args.join(''))

@@ -237,6 +237,16 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     assert.equal(result.calls.at(-1)?.method, 'kong.response.exit', 'no PDK call after exit')
   })
 
+  test('a failing kong.log.err still ends the request (never proxied unsigned)', async () => {
+    const id = await startInstance(rpc, {
+      private_key_location: join(dir, 'missing.pem'),
+      public_key_location: pki.files.chain,
+    })
+    const result = await handleEvent(rpc, id, 'access', { headers: {}, failLog: true })
+    assert.equal(result.exit?.status, 500)
+    assert.deepEqual(result.setHeaders, {})
+  })
+
   test('a body over max_body_size: 413 before the body is read', async () => {
     const id = await startInstance(rpc, { ...keys(), max_body_size: 1000 })
     const result = await handleEvent(rpc, id, 'access', {

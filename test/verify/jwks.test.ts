@@ -79,6 +79,19 @@ describe('JWKS trust', () => {
     served = a
   })
 
+  test('after maxAge the set is refreshed in the background; requests use the keys in hand', async () => {
+    hits = 0
+    served = a
+    let now = Date.now()
+    const v = createVerifier({ jwks: { source: url, maxAge: 60_000 }, clock: () => now })
+    await v.verify(await request(a))
+    assert.equal(hits, 1)
+    now += 60_001
+    await v.verify(await request(a))
+    for (let i = 0; i < 50 && hits < 2; i++) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(hits, 2)
+  })
+
   test('JWKS unreachable at first use: 503 ERR_JWKS_UNAVAILABLE', async () => {
     const v = createVerifier({ jwks: 'http://127.0.0.1:1/jwks.json' })
     await assert.rejects(v.verify(await request(a)), (err: unknown) => {

@@ -29,11 +29,12 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(extra: string[] = [], cwd?: string): Promise<RedisServer> {
   const port = await freePort()
   const child: ChildProcess = spawn(
     'redis-server',
     [
+      ...extra,
       '--port',
       String(port),
       '--bind',
@@ -45,7 +46,7 @@ export async function startRedis(): Promise<RedisServer> {
       '--protected-mode',
       'yes',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) },
   )
   await new Promise<void>((resolve, reject) => {
     let out = ''
@@ -74,5 +75,51 @@ export async function startRedis(): Promise<RedisServer> {
         child.kill('SIGTERM')
       })
     },
+  }
+}
+
+/**
+ * A real Redis Cluster of `size` masters on free ports (cluster config files in `dir`), slots
+ * assigned with `redis-cli --cluster create`; resolves once `cluster_state:ok`.
+ */
+export async function startRedisCluster(
+  dir: string,
+  size = 3,
+): Promise<{ nodes: RedisServer[]; stop(): Promise<void> }> {
+  const nodes: RedisServer[] = []
+  const stop = () => Promise.all(nodes.map((n) => n.stop())).then(() => undefined)
+  try {
+    for (let i = 0; i < size; i++) {
+      nodes.push(
+        await startRedis(
+          [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${i}.conf`,
+            '--cluster-node-timeout',
+            '2000',
+          ],
+          dir,
+        ),
+      )
+    }
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`)
+    execFileSync(
+      'redis-cli',
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      { stdio: 'ignore' },
+    )
+    for (let i = 0; i < 100; i++) {
+      const info = execFileSync('redis-cli', ['-p', String(nodes[0]?.port), 'cluster', 'info'], {
+        encoding: 'utf8',
+      })
+      if (info.includes('cluster_state:ok')) return { nodes, stop }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new Error('the Redis Cluster did not reach cluster_state:ok')
+  } catch (err) {
+    await stop()
+    throw err
   }
 }

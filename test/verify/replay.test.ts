@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { VerificationError } from '../../src/errors.js'
 import { digestBytes } from '../../src/signer/body-digest.js'
 import { createSigner } from '../../src/signer/signer.js'
@@ -8,7 +8,7 @@ import { MemoryReplayStore } from '../../src/verify/replay/memory.js'
 import { RedisReplayStore } from '../../src/verify/replay/redis.js'
 import { createVerifier } from '../../src/verify/verifier.js'
 import { makePki } from '../helpers/pki.js'
-import { haveRedis, type RedisServer, startRedis } from '../helpers/redis.js'
+import { haveRedis, type RedisServer, startRedis, startRedisCluster } from '../helpers/redis.js'
 import { tempDir } from '../helpers/tmp.js'
 
 test('memory store: first use true, replay false, expired ids forgotten, bounded', async () => {
@@ -80,6 +80,34 @@ describe('Redis replay store (real redis-server)', {
     await assert.rejects(store.claim('y', Date.now() + 1000))
     assert.ok(Date.now() - started < 5000)
     await store.close()
+  })
+
+  test('Redis Cluster (3 masters): one winner per jti, whichever slot it hashes to', async (t) => {
+    const dir = await tempDir(t)
+    const cluster = await startRedisCluster(dir)
+    t.after(() => cluster.stop())
+    const client = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })))
+    t.after(() => client.quit().catch(() => {}))
+    const a = new RedisReplayStore(client, { prefix: 'c:' })
+    const b = new RedisReplayStore(client, { prefix: 'c:' })
+    const exp = Date.now() + 60_000
+    const jtis = Array.from({ length: 30 }, (_, i) => `jti-${i}`)
+    const first = await Promise.all(jtis.map((j) => a.claim(j, exp)))
+    const second = await Promise.all(jtis.map((j) => b.claim(j, exp)))
+    assert.deepEqual(
+      first,
+      jtis.map(() => true),
+    )
+    assert.deepEqual(
+      second,
+      jtis.map(() => false),
+    )
+    const owners = new Set(
+      await Promise.all(
+        jtis.map(async (j) => (await client.cluster('KEYSLOT', `c:${j}`)) as number),
+      ),
+    )
+    assert.ok(owners.size > 10, 'the keys spread over many slots')
   })
 
   test('through the verifier: a replay is refused, Redis down answers 503', async (t) => {

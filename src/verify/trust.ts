@@ -34,6 +34,8 @@ export interface TrustedKey {
   readonly certificates: readonly X509Certificate[]
   /** How the key was found. */
   readonly source: 'ca' | 'pinned' | 'jwks'
+  /** The algorithm a JWK declares for itself (`alg`), when it does. */
+  readonly alg?: string | undefined
 }
 
 function asPem(input: string | Buffer): Buffer {
@@ -175,7 +177,12 @@ export class TrustStore {
     if (this.#jwks) {
       const keys = await this.#jwks.keysFor(kid)
       if (keys.length > 0)
-        return keys.map((k) => ({ key: k.key, certificates: [], source: 'jwks' as const }))
+        return keys.map((k) => ({
+          key: k.key,
+          certificates: [],
+          source: 'jwks' as const,
+          alg: k.alg,
+        }))
     }
     throw new CertificateError(
       'ERR_CERT_UNTRUSTED',

@@ -176,6 +176,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const input = Buffer.from(`${decoded.parts[0]}.${decoded.parts[1]}`, 'latin1')
     let verified: (typeof candidates)[number] | undefined
     for (const candidate of candidates) {
+      // RFC 7517 §4.4: a key that names its algorithm is used with that one only.
+      if (candidate.alg !== undefined && candidate.alg !== alg) {
+        if (candidates.length === 1) {
+          throw new AlgorithmNotAllowedError(
+            `the key for this token is for ${candidate.alg}, not ${alg}`,
+          )
+        }
+        continue
+      }
       try {
         assertKeyFitsAlgorithm(candidate.key, alg)
       } catch (err) {

@@ -92,6 +92,15 @@ describe('JWKS trust', () => {
     assert.equal(hits, 2)
   })
 
+  test('a JWK that names its alg is not used with another one', async () => {
+    const [jwk] = a.jwks().keys
+    const relabelled = { keys: [{ ...jwk, alg: 'ES384' }] }
+    await assert.rejects(createVerifier({ jwks: relabelled as never }).verify(await request(a)), {
+      code: 'ERR_ALG_NOT_ALLOWED',
+      message: /the key for this token is for ES384, not ES256/,
+    })
+  })
+
   test('JWKS unreachable at first use: 503 ERR_JWKS_UNAVAILABLE', async () => {
     const v = createVerifier({ jwks: 'http://127.0.0.1:1/jwks.json' })
     await assert.rejects(v.verify(await request(a)), (err: unknown) => {

@@ -14,7 +14,7 @@ test('every kong.yml example in the README is a configuration the gateway accept
 })
 
 test('every CLI line in the README parses', () => {
-  const lines = [...readme.matchAll(/^(?:echo .*\| )?kong-upstream-jwt (.+)$/gm)].map(
+  const lines = [...readme.matchAll(/^\s*(?:echo .*\| )?kong-upstream-jwt (.+)$/gm)].map(
     (m) => m[1] ?? '',
   )
   assert.ok(lines.length >= 5)

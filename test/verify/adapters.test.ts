@@ -237,6 +237,39 @@ describe('framework adapters (real frameworks)', () => {
     }
   })
 
+  test('Koa and Hono: onError answers refusals your way', async () => {
+    const hono = new Hono()
+    hono.use(
+      honoUpstreamJwt({
+        verifier,
+        onError: (err, c) => c.text(`nope: ${(err as { code: string }).code}`, 403),
+      }),
+    )
+    hono.get('/', (c) => c.text('ok'))
+    const refused = await hono.request('/', { headers: { jwt: 'garbage' } })
+    assert.equal(refused.status, 403)
+    assert.equal(await refused.text(), 'nope: ERR_TOKEN_MALFORMED')
+    const koa = new Koa()
+    koa.use(
+      koaUpstreamJwt({
+        verifier,
+        onError: (err, ctx) => {
+          ctx.status = 418
+          ctx.body = `nope: ${(err as { code: string }).code}`
+        },
+      }),
+    )
+    const server = koa.listen(0, '127.0.0.1')
+    await new Promise((r) => server.once('listening', r))
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+      assert.equal(res.status, 418)
+      assert.equal(await res.text(), 'nope: ERR_TOKEN_MISSING')
+    } finally {
+      await close(server)
+    }
+  })
+
   test('Hono: c.req.json() works after verification; refusals are RFC 6750', async () => {
     const app = new Hono()
     app.use(honoUpstreamJwt({ verifier }))

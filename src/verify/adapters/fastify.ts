@@ -34,7 +34,10 @@ declare module 'fastify' {
   }
 }
 
-/** Options of the Fastify plugin. */
+/**
+ * Options of the Fastify plugin. To answer refusals your own way, use Fastify's
+ * `setErrorHandler`: the error has `statusCode` and the stable `code` (`ERR_…`).
+ */
 export interface FastifyAdapterOptions extends AdapterOptions {}
 
 const plugin: FastifyPluginAsync<FastifyAdapterOptions> = async (fastify, options) => {

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { VerifiedToken } from '../verifier.js'
 import {
   type AdapterOptions,
@@ -31,12 +31,21 @@ declare module 'hono' {
 }
 
 /** Options of the Hono middleware. */
-export interface HonoAdapterOptions extends AdapterOptions {}
+export interface HonoAdapterOptions extends AdapterOptions {
+  /** Answers a refused request instead of the default 401/JSON (RFC 6750). */
+  readonly onError?: (err: unknown, c: Context) => Response | Promise<Response>
+}
+
+function sendFailure(err: unknown, c: Context): Response {
+  const { status, headers, body } = failureResponse(err)
+  return c.json(body, status as 401, headers)
+}
 
 /** Creates the Hono middleware; failures answer 401 (RFC 6750) with a JSON body. */
 export function honoUpstreamJwt(options: HonoAdapterOptions): MiddlewareHandler {
   const verifier = verifierFrom(options)
   const limit = options.maxBodySize ?? DEFAULT_MAX_BODY
+  const onError = options.onError ?? sendFailure
   return async function upstreamJwt(c, next) {
     try {
       const raw = c.req.raw
@@ -64,8 +73,7 @@ export function honoUpstreamJwt(options: HonoAdapterOptions): MiddlewareHandler 
         }),
       )
     } catch (err) {
-      const { status, headers, body } = failureResponse(err)
-      return c.json(body, status as 401, headers)
+      return onError(err, c)
     }
     await next()
   }

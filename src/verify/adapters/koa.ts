@@ -18,7 +18,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
-import type { Middleware } from 'koa'
+import type { Context, Middleware } from 'koa'
 import { bodyOf } from './node.js'
 import {
   type AdapterOptions,
@@ -29,7 +29,17 @@ import {
 } from './shared.js'
 
 /** Options of the Koa middleware. */
-export interface KoaAdapterOptions extends AdapterOptions {}
+export interface KoaAdapterOptions extends AdapterOptions {
+  /** Answers a refused request instead of the default 401/JSON (RFC 6750). */
+  readonly onError?: (err: unknown, ctx: Context) => void | Promise<void>
+}
+
+function sendFailure(err: unknown, ctx: Context): void {
+  const { status, headers, body } = failureResponse(err)
+  ctx.status = status
+  ctx.set(headers)
+  ctx.body = body
+}
 
 /**
  * The request again, readable from the start: stream methods come from a replay of the body,
@@ -53,6 +63,7 @@ function replayable(req: IncomingMessage, body: Buffer): IncomingMessage {
 export function koaUpstreamJwt(options: KoaAdapterOptions): Middleware {
   const verifier = verifierFrom(options)
   const limit = options.maxBodySize ?? DEFAULT_MAX_BODY
+  const onError = options.onError ?? sendFailure
   return async function upstreamJwt(ctx, next) {
     try {
       const req = ctx.req as unknown as IncomingMessage
@@ -62,10 +73,7 @@ export function koaUpstreamJwt(options: KoaAdapterOptions): Middleware {
       ctx.req = replay
       ctx.request.req = replay
     } catch (err) {
-      const { status, headers, body } = failureResponse(err)
-      ctx.status = status
-      ctx.set(headers)
-      ctx.body = body
+      await onError(err, ctx)
       return
     }
     await next()

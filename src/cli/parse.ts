@@ -66,6 +66,7 @@ export interface GatewayInput {
   readonly adminListen: { host: string; port: number } | false | undefined
   readonly clientBodyBufferSize: number
   readonly clientMaxBodySize: number
+  readonly logLevel: string
 }
 
 /** What `verify` checks, from the command line. */
@@ -260,6 +261,11 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           'largest body accepted, 413 beyond (0 = no limit)',
           parseSize,
           0,
+        )
+        .addOption(
+          new Option('--log-level <level>', 'log level; warn drops the access log lines')
+            .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+            .default('info'),
         ),
     ),
   ).action((o) => {
@@ -282,6 +288,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         adminListen: o.adminListen,
         clientBodyBufferSize: o.clientBodyBufferSize,
         clientMaxBodySize: o.clientMaxBodySize,
+        logLevel: o.logLevel,
       },
     })
   })

@@ -84,6 +84,11 @@ describe('gateway command', () => {
     assert.equal(c.input.adminListen, false)
     assert.equal(c.input.clientBodyBufferSize, 8192)
     assert.equal(c.input.clientMaxBodySize, 10 * 1024 * 1024)
+    assert.equal(c.input.logLevel, 'info')
+    assert.throws(
+      () => parseCli(['gateway', '--demo', '--log-level', 'loud']),
+      /Allowed choices are trace/,
+    )
     assert.deepEqual(c.input.signer, { private_key_location: 'k', public_key_location: 'c' })
     assert.throws(() => parseCli(['gateway']), /exactly one of --config/)
     assert.throws(

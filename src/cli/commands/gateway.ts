@@ -1,3 +1,4 @@
+import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, startGateway } from '../../gateway/gateway.js'
 import type { CliIo } from '../io.js'
@@ -31,6 +32,7 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
       stateDir: input.stateDir,
       listen: input.listen,
       adminListen: input.adminListen,
+      logger: pino({ name: 'kong-upstream-jwt', level: input.logLevel }),
       print: (line) => io.stdout.write(`${line}\n`),
     })
     gateway = demo.gateway
@@ -42,6 +44,7 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
       adminListen: input.adminListen,
       clientBodyBufferSize: input.clientBodyBufferSize,
       clientMaxBodySize: input.clientMaxBodySize,
+      logger: pino({ name: 'kong-upstream-jwt', level: input.logLevel }),
       env: io.env,
     })
     stop = () => gateway.close()

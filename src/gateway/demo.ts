@@ -1,14 +1,8 @@
-/**
- * `npm start`: a throwaway key and CA, a built-in upstream that verifies every request it
- * receives with the verifier and answers with the result, and the gateway in front of it.
- * For development only.
- * @module
- */
-import { access } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { digestBytes } from '../signer/body-digest.js'
+import { fileExists } from '../util/file-exists.js'
 import { rawBodyOf, upstreamJwt, upstreamJwtOf } from '../verify/adapters/node.js'
 import { type Gateway, type GatewayOptions, type ListenAddress, startGateway } from './gateway.js'
 
@@ -29,13 +23,6 @@ export interface Demo {
 }
 
 export const DEMO_KEY = 'demo-key'
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  )
-}
 
 /** A built-in upstream that verifies what it receives and says what it found, as JSON. */
 export async function startVerifyingUpstream(
@@ -92,7 +79,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`))
   const state = resolve(options.stateDir ?? join('.state', 'demo'))
   const keys = join(state, 'keys')
-  if (!(await exists(join(keys, 'ca.pem')))) {
+  if (!(await fileExists(join(keys, 'ca.pem')))) {
     // Loaded only here: key generation brings a polyfill the gateway itself does not need.
     const { keygen } = await import('../keygen/keygen.js')
     await keygen({

@@ -1,7 +1,7 @@
-import { constants } from 'node:fs'
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UpstreamJwtError } from '../errors.js'
+import { fileExists } from '../util/file-exists.js'
 import {
   type Curve,
   generateKeyPair,
@@ -45,13 +45,6 @@ const ALGORITHM_FOR: Record<Curve, string> = {
   'P-521': 'ES512',
 }
 
-async function exists(file: string): Promise<boolean> {
-  return access(file, constants.F_OK).then(
-    () => true,
-    () => false,
-  )
-}
-
 /**
  * Makes a private key and a certificate (self-signed, or with `ca` issued by a new CA) and
  * writes `key.pem` (mode 0600), `cert.cer` (DER, as the original plugin reads),
@@ -75,7 +68,7 @@ export async function keygen(options: KeygenOptions): Promise<KeygenResult> {
   }
   if (!options.force) {
     for (const file of Object.values(files)) {
-      if (await exists(file)) {
+      if (await fileExists(file)) {
         throw new UpstreamJwtError(
           'ERR_FILE_EXISTS',
           `${file} already exists; use --force to overwrite`,

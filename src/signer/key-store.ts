@@ -133,9 +133,8 @@ export class KeyStore {
   }
 
   /** Starts a background check of the key files if one is due. Never throws, never waits. */
-  poll(): void {
+  poll(now: number = this.#clock()): void {
     if (this.#options.key_reload_interval === 0 || this.#checking) return
-    const now = this.#clock()
     if (now < this.#nextCheck) return
     this.#nextCheck = now + this.#options.key_reload_interval * 1000
     this.#checking = this.reload().finally(() => {

@@ -84,9 +84,9 @@ export async function createSigner(
     facts: RequestFacts,
   ): { key: ActiveKey; claims: UpstreamClaims; payload: string } => {
     if (closed) throw new SigningError('the signer is closed', { code: 'ERR_SIGNER_CLOSED' })
-    store.poll()
-    const key = store.active
     const nowMs = clock()
+    store.poll(nowMs)
+    const key = store.active
     if (nowMs > key.expiresAt) {
       throw new KeyError(
         'ERR_CERT_EXPIRED',

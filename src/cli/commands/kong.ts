@@ -1,25 +1,19 @@
-import { access, mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UpstreamJwtError } from '../../errors.js'
+import { fileExists } from '../../util/file-exists.js'
 import type { CliIo } from '../io.js'
 
 /** This package's folder: two levels up from both src/cli/commands and dist/cli/commands. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const BUNDLE = resolve(ROOT, 'dist/kong/plugin.cjs')
 
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  )
-}
-
 /** The bundle Kong's plugin server requires; built on the spot in a checkout that has none. */
 export async function pluginBundle(): Promise<string> {
-  if (await exists(BUNDLE)) return BUNDLE
+  if (await fileExists(BUNDLE)) return BUNDLE
   const script = resolve(ROOT, 'scripts/build-kong.mjs')
-  if (!(await exists(script))) {
+  if (!(await fileExists(script))) {
     throw new UpstreamJwtError(
       'ERR_FILE_EXISTS',
       `${BUNDLE} is missing; reinstall kong-upstream-jwt`,

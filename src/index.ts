@@ -10,6 +10,8 @@
  * ```
  * @module
  */
+
+export { type ForwardedTarget, forwardedUri } from './core/forwarded.js'
 export {
   BodyError,
   ConfigError,

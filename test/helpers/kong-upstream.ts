@@ -72,6 +72,17 @@ export interface KongRouteFixture {
   path_handling?: 'v0' | 'v1'
 }
 
+/**
+ * What plugins of higher priority did before this one, through the PDK Kong has
+ * (`kong.service.request.set_path`, `set_raw_query`, `set_header('host', …)`), e.g.
+ * request-transformer (801) with `replace.uri`.
+ */
+export interface EarlierPlugins {
+  path?: string
+  query?: string
+  host?: string
+}
+
 /** The nginx variables a plugin can read in the access phase, and what Kong then forwards. */
 export interface KongUpstreamState {
   readonly vars: Readonly<Record<string, string>>
@@ -108,6 +119,7 @@ export function kongUpstreamState(
   headers: Readonly<Record<string, string>>,
   service: KongServiceFixture | undefined,
   routeFixture: KongRouteFixture = {},
+  earlier: EarlierPlugins = {},
 ): KongUpstreamState {
   const route = { paths: ['/'], strip_path: true, preserve_host: false, ...routeFixture }
   const q = target.indexOf('?')
@@ -137,6 +149,14 @@ export function kongUpstreamState(
   vars.upstream_uri = kongEscape(upstreamPath)
   vars.upstream_scheme = protocol
   if (route.preserve_host) vars.upstream_host = hostHeader
+  // set_path escapes like the router; set_raw_query sets $args; set_header('host') sets
+  // $upstream_host, which Kong then sends as the Host.
+  if (earlier.path !== undefined) vars.upstream_uri = kongEscape(earlier.path)
+  if (earlier.query !== undefined) {
+    vars.args = earlier.query
+    vars.is_args = earlier.query === '' ? '' : '?'
+  }
+  if (earlier.host !== undefined) vars.upstream_host = earlier.host
   if (!service.host) return { vars, route }
   const port = service.port ?? (protocol === 'https' ? 443 : 80)
   const withQuery = vars.is_args === '?' || target.endsWith('?')
@@ -149,7 +169,7 @@ export function kongUpstreamState(
       port,
       hostHeader: kongUpstreamAuthority({ protocol, host: service.host, port }, vars.upstream_host),
       method,
-      target: withQuery ? `${vars.upstream_uri}?${args}` : vars.upstream_uri,
+      target: withQuery ? `${vars.upstream_uri}?${vars.args}` : vars.upstream_uri,
     },
   }
 }

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path'
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { kongPdkMethods } from './kong-pdk-methods.js'
 import {
+  type EarlierPlugins,
   type KongRouteFixture,
   type KongServiceFixture,
   type KongUpstreamState,
@@ -149,6 +150,8 @@ export interface KongRequest {
   service?: KongServiceFixture
   /** The matched route (default: paths `/`, strip_path true, preserve_host false). */
   route?: KongRouteFixture
+  /** What plugins that ran before this one changed of the upstream request. */
+  earlier?: EarlierPlugins
   consumer?: { id: string; username?: string; custom_id?: string }
   /** Makes kong.log.err fail, to prove the plugin still ends the request. */
   failLog?: boolean
@@ -244,6 +247,7 @@ export async function handleEvent(
     req.headers ?? {},
     req.service,
     req.route,
+    req.earlier,
   )
   const result: EventResult = { calls: [], setHeaders: {}, logs: [], upstream }
   const unknown: string[] = []

@@ -448,6 +448,24 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       })
     }
 
+    test('changes made by plugins that ran before (path, query, Host) are in the binding', async () => {
+      const id = await startInstance(rpc, { ...keys(), bind_request: true })
+      const req: KongRequest = {
+        method: 'POST',
+        target: '/orders/42?x=1',
+        headers: { host: 'client.example' },
+        service: { id: 's-1', name: 'orders', host: '127.0.0.1', port, path: '/base' },
+        route: { paths: ['/orders'] },
+        earlier: { path: '/v2/orders 42', query: 'x=1&added=%C3%A9', host: 'orders.internal' },
+      }
+      const result = await handleEvent(rpc, id, 'access', req)
+      assert.equal(result.upstream.forwarded?.target, '/v2/orders%2042?x=1&added=%C3%A9')
+      assert.equal(await forwardAsKong(result, req), 200, JSON.stringify(seen.at(-1)))
+      const claims = await verified(result.setHeaders.jwt)
+      assert.equal(claims.htu, 'http://orders.internal/v2/orders%2042')
+      assert.equal(claims.htq, createHash('sha256').update('x=1&added=%C3%A9').digest('base64url'))
+    })
+
     test('the upstream refuses the token for a request changed on the way (the check can fail)', async () => {
       const id = await startInstance(rpc, { ...keys(), bind_request: true })
       const req: KongRequest = {

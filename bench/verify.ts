@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto'
 import { importX509, jwtVerify } from 'jose'
-import type { Algorithm } from '../src/signer/algorithms.js'
-import { digestBytes } from '../src/signer/body-digest.js'
+import type { Algorithm } from '../src/core/algorithms.js'
+import { digestBytes } from '../src/core/body-digest.js'
 import { createSigner } from '../src/signer/signer.js'
 import { TrustStore } from '../src/verify/trust.js'
 import { createVerifier } from '../src/verify/verifier.js'

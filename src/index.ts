@@ -10,6 +10,16 @@
  * ```
  * @module
  */
+
+export { ALGORITHMS, type Algorithm, assertKeyFitsAlgorithm } from './core/algorithms.js'
+export { queryHash, requestUri } from './core/binding.js'
+export {
+  type BodyDigest,
+  BodyHasher,
+  digestBytes,
+  digestStream,
+  payloadHash,
+} from './core/body-digest.js'
 export {
   BodyError,
   ConfigError,
@@ -18,7 +28,8 @@ export {
   SigningError,
   TokenFormatError,
   UpstreamJwtError,
-} from './errors.js'
+} from './core/errors.js'
+export { type SpooledBody, type SpoolOptions, spoolBody } from './gateway/body-spool.js'
 export { describeValue, type ResolveContext, resolveOptions } from './options/resolve.js'
 export {
   type JsonValue,
@@ -29,16 +40,6 @@ export {
   type ResolvedOptions,
   type SignerOptions,
 } from './options/table.js'
-export { ALGORITHMS, type Algorithm, assertKeyFitsAlgorithm } from './signer/algorithms.js'
-export { queryHash, requestUri } from './signer/binding.js'
-export {
-  type BodyDigest,
-  BodyHasher,
-  digestBytes,
-  digestStream,
-  payloadHash,
-} from './signer/body-digest.js'
-export { type SpooledBody, type SpoolOptions, spoolBody } from './signer/body-spool.js'
 export { buildClaims, type ClaimsContext, type UpstreamClaims } from './signer/claims.js'
 export type { ConsumerRef, EntityRef, RequestFacts } from './signer/facts.js'
 export {

@@ -4,7 +4,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from 'commander'
-import { UpstreamJwtError } from '../errors.js'
+import { UpstreamJwtError } from '../core/errors.js'
 import type { KeygenOptions } from '../keygen/keygen.js'
 import type { SignerOptions } from '../options/table.js'
 import {

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { UpstreamJwtError } from '../errors.js'
+import { UpstreamJwtError } from '../core/errors.js'
 
 /** A configuration that cannot be run; the message names the entity and the field. */
 export class GatewayConfigError extends UpstreamJwtError {

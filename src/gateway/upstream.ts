@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream'
 import { type Dispatcher, Pool } from 'undici'
-import { UpstreamJwtError } from '../errors.js'
+import { UpstreamJwtError } from '../core/errors.js'
 import type { ServiceEntry } from './config.js'
 
 /** The upstream failed: unreachable (502) or too slow (504). */

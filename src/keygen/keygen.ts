@@ -1,7 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { UpstreamJwtError } from '../errors.js'
-import { fileExists } from '../util/file-exists.js'
+import { UpstreamJwtError } from '../core/errors.js'
+import { fileExists } from '../core/file-exists.js'
 import {
   type Curve,
   generateKeyPair,

@@ -5,10 +5,11 @@
  * without a body, 5 with one.
  * @module
  */
-import { UpstreamJwtError } from '../errors.js'
+
+import { digestBytes } from '../core/body-digest.js'
+import { UpstreamJwtError } from '../core/errors.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { ResolvedOptions } from '../options/table.js'
-import { digestBytes } from '../signer/body-digest.js'
 import type { RequestFacts } from '../signer/facts.js'
 import { createSigner, type Signer } from '../signer/signer.js'
 

@@ -3,7 +3,7 @@
  * validation, the CLI flags and the README table are all derived from this table.
  * @module
  */
-import { ALGORITHMS } from '../signer/algorithms.js'
+import { ALGORITHMS } from '../core/algorithms.js'
 
 /** A JSON value, as allowed in static `claims`. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue }

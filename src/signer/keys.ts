@@ -6,10 +6,10 @@ import {
   X509Certificate,
 } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { ConfigError, KeyError } from '../errors.js'
+import { type Algorithm, assertKeyFitsAlgorithm } from '../core/algorithms.js'
+import { ConfigError, KeyError } from '../core/errors.js'
+import { certificateConstraints, KEY_USAGE } from '../core/x509-extensions.js'
 import type { ResolvedOptions } from '../options/table.js'
-import { certificateConstraints, KEY_USAGE } from '../x509/extensions.js'
-import { type Algorithm, assertKeyFitsAlgorithm } from './algorithms.js'
 
 /** A private key with its certificate chain, checked against each other and the algorithm. */
 export interface KeyMaterial {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { KeyError, SigningError } from '../errors.js'
+import { KeyError, SigningError } from '../core/errors.js'
 import { type ResolveContext, resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
 import { buildClaims, type UpstreamClaims } from './claims.js'

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto'
-import { certificateConstraints, KEY_USAGE } from '../x509/extensions.js'
+import { certificateConstraints, KEY_USAGE } from '../core/x509-extensions.js'
 import { CertificateError } from './errors.js'
 
 /** Longest chain accepted (leaf included), against resource abuse. */

@@ -3,9 +3,9 @@
  * messages name the check and the claim, never the token or key material.
  * @module
  */
-import { VerificationError } from '../errors.js'
+import { VerificationError } from '../core/errors.js'
 
-export { TokenFormatError, VerificationError } from '../errors.js'
+export { TokenFormatError, VerificationError } from '../core/errors.js'
 
 type Options = { cause?: unknown; claim?: string }
 

@@ -3,8 +3,8 @@
  * request binding. Pure functions of the claims and the request.
  * @module
  */
-import { queryHash, requestUri } from '../signer/binding.js'
-import { type BodyDigest, digestBytes, digestStream } from '../signer/body-digest.js'
+import { queryHash, requestUri } from '../core/binding.js'
+import { type BodyDigest, digestBytes, digestStream } from '../core/body-digest.js'
 import { BindingMismatchError, BodyHashMismatchError, ClaimInvalidError } from './errors.js'
 import type { VerifyRequest } from './verifier.js'
 

@@ -1,13 +1,13 @@
 import { verify as cryptoVerify, type X509Certificate } from 'node:crypto'
-import { ConfigError, KeyError, UpstreamJwtError } from '../errors.js'
 import {
   ALGORITHMS,
   type Algorithm,
   assertKeyFitsAlgorithm,
   isAlgorithm,
   signKeyInput,
-} from '../signer/algorithms.js'
-import type { BodyDigest } from '../signer/body-digest.js'
+} from '../core/algorithms.js'
+import type { BodyDigest } from '../core/body-digest.js'
+import { ConfigError, KeyError, UpstreamJwtError } from '../core/errors.js'
 import { type ClaimsPolicy, validateClaims } from './claims.js'
 import { decodeToken } from './decode.js'
 import {

@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Algorithm } from '../../src/core/algorithms.js'
 import {
   type Curve,
   type GeneratedKeyPair,
@@ -9,7 +10,6 @@ import {
   type KeySpec,
   privateKeyPem,
 } from '../../src/keygen/certificates.js'
-import type { Algorithm } from '../../src/signer/algorithms.js'
 
 const CURVES: Partial<Record<Algorithm, Curve>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }
 

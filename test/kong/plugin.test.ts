@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { importX509, jwtVerify } from 'jose'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
-import { ALGORITHMS } from '../../src/signer/algorithms.js'
+import { ALGORITHMS } from '../../src/core/algorithms.js'
 import { cli } from '../helpers/cli.js'
 import { writeKeys } from '../helpers/keys.js'
 import {

@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { importPKCS8, SignJWT } from 'jose'
-import { UpstreamJwtError, VerificationError } from '../../src/errors.js'
+import { ALGORITHMS, type Algorithm } from '../../src/core/algorithms.js'
+import { digestBytes } from '../../src/core/body-digest.js'
+import { UpstreamJwtError, VerificationError } from '../../src/core/errors.js'
 import { KeyUsage } from '../../src/keygen/certificates.js'
-import { ALGORITHMS, type Algorithm } from '../../src/signer/algorithms.js'
-import { digestBytes } from '../../src/signer/body-digest.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import {
   createVerifier,

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { UpstreamJwtError } from '../../errors.js'
-import { fileExists } from '../../util/file-exists.js'
+import { UpstreamJwtError } from '../../core/errors.js'
+import { fileExists } from '../../core/file-exists.js'
 import type { CliIo } from '../io.js'
 
 /** This package's folder: two levels up from both src/cli/commands and dist/cli/commands. */

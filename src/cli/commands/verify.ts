@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { UpstreamJwtError } from '../../errors.js'
+import { UpstreamJwtError } from '../../core/errors.js'
 import { decodeToken } from '../../verify/decode.js'
 import { createVerifier } from '../../verify/verifier.js'
 import { type CliIo, readText } from '../io.js'

@@ -16,7 +16,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { UpstreamJwtError } from '../../errors.js'
+import { UpstreamJwtError } from '../../core/errors.js'
 import type { VerifiedToken } from '../verifier.js'
 import {
   type AdapterOptions,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
-import { BodyError, UpstreamJwtError } from '../../errors.js'
+import { BodyError, UpstreamJwtError } from '../../core/errors.js'
 import {
   createVerifier,
   type Verifier,

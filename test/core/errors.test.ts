@@ -7,7 +7,7 @@ import {
   SigningError,
   TokenFormatError,
   UpstreamJwtError,
-} from '../src/errors.js'
+} from '../../src/core/errors.js'
 
 test('each error has its class name, stable code and HTTP status', () => {
   const cases = [

@@ -1,5 +1,5 @@
 import { constants, type KeyObject, type SignKeyObjectInput } from 'node:crypto'
-import { KeyError } from '../errors.js'
+import { KeyError } from './errors.js'
 
 /** The JWS algorithms the signer supports (RFC 7518 §3.1, RFC 8037 §3.1). */
 export const ALGORITHMS = [

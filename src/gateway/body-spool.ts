@@ -3,8 +3,8 @@ import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { BodyError } from '../errors.js'
-import { type BodyDigest, BodyHasher } from './body-digest.js'
+import { type BodyDigest, BodyHasher } from '../core/body-digest.js'
+import { BodyError } from '../core/errors.js'
 
 /** Limits and location for `spoolBody`. */
 export interface SpoolOptions {

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { BodyError } from '../errors.js'
+import { BodyError } from './errors.js'
 
 /** The SHA-256 of a request body and its size; what the `payloadhash` claim is made from. */
 export interface BodyDigest {

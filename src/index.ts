@@ -29,6 +29,7 @@ export {
   TokenFormatError,
   UpstreamJwtError,
 } from './core/errors.js'
+export { jwkThumbprint, parseCertificates, parsePrivateKey } from './core/keys.js'
 export { type SpooledBody, type SpoolOptions, spoolBody } from './gateway/body-spool.js'
 export { describeValue, type ResolveContext, resolveOptions } from './options/resolve.js'
 export {
@@ -52,13 +53,7 @@ export {
   signCompactSync,
 } from './signer/jws.js'
 export type { PublicJwk, SignerLogger } from './signer/key-store.js'
-export {
-  jwkThumbprint,
-  type KeyMaterial,
-  loadKeyMaterial,
-  parseCertificates,
-  parsePrivateKey,
-} from './signer/keys.js'
+export { type KeyMaterial, loadKeyMaterial } from './signer/keys.js'
 export {
   createSigner,
   type IssuedToken,

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ConfigError, KeyError } from '../core/errors.js'
-import { jwkThumbprint, parseCertificates } from '../signer/keys.js'
+import { jwkThumbprint, parseCertificates } from '../core/keys.js'
 import { validateChain } from './chain.js'
 import { decodeX5c } from './decode.js'
 import { CertificateError } from './errors.js'

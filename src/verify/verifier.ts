@@ -6,7 +6,6 @@ import {
   isAlgorithm,
   signKeyInput,
 } from '../core/algorithms.js'
-import type { BodyDigest } from '../core/body-digest.js'
 import { ConfigError, KeyError, UpstreamJwtError } from '../core/errors.js'
 import { type ClaimsPolicy, validateClaims } from './claims.js'
 import { decodeToken } from './decode.js'
@@ -21,28 +20,11 @@ import {
 } from './errors.js'
 import { MemoryReplayStore } from './replay/memory.js'
 import type { ReplayStore } from './replay/store.js'
+import type { VerifyRequest } from './request.js'
 import { checkBinding, checkBody, digestOf } from './request-checks.js'
 import { type TrustOptions, TrustStore } from './trust.js'
 
-/** What the verifier looks at in a request. Adapters build it from their framework's request. */
-export interface VerifyRequest {
-  /** Request headers; names in lower case (as node gives them). */
-  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
-  readonly method?: string | undefined
-  /** Absolute URL as the upstream received it (`http://host/path?query`), for `htu`/`htq`. */
-  readonly url?: string | undefined
-  /**
-   * The body received: bytes, a stream (hashed chunk by chunk, never held whole), or a digest
-   * an adapter already made. Absent means no body.
-   */
-  readonly body?:
-    | Uint8Array
-    | string
-    | AsyncIterable<Uint8Array | string>
-    | BodyDigest
-    | null
-    | undefined
-}
+export type { VerifyRequest } from './request.js'
 
 /** A verified token. */
 export interface VerifiedToken {

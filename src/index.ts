@@ -23,11 +23,17 @@ export {
 export {
   BodyError,
   ConfigError,
+  ERRORS,
   type ErrorCode,
+  type ErrorSpec,
+  GatewayConfigError,
   KeyError,
   SigningError,
   TokenFormatError,
+  UpstreamError,
   UpstreamJwtError,
+  UsageError,
+  VerificationError,
 } from './core/errors.js'
 export { jwkThumbprint, parseCertificates, parsePrivateKey } from './core/keys.js'
 export { type SpooledBody, type SpoolOptions, spoolBody } from './gateway/body-spool.js'

@@ -4,7 +4,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from 'commander'
-import { UpstreamJwtError } from '../core/errors.js'
+import { UsageError } from '../core/errors.js'
 import type { KeygenOptions } from '../keygen/keygen.js'
 import type { SignerOptions } from '../options/table.js'
 import {
@@ -89,12 +89,7 @@ export interface VerifyInput {
   readonly payloadHash: 'required' | 'optional'
 }
 
-/** A command line that cannot be run; exit code 2. */
-export class UsageError extends UpstreamJwtError {
-  constructor(message: string) {
-    super('ERR_USAGE', message, 400)
-  }
-}
+export { UsageError }
 
 function keyFlags(command: Command): Command {
   return command

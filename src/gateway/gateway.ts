@@ -75,9 +75,8 @@ function listenOn(server: Server, address: ListenAddress): Promise<string> {
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
         reject(
           new UpstreamJwtError(
-            'ERR_USAGE',
+            'ERR_LISTEN_FAILED',
             `cannot listen on ${where} (${err.code}); choose another address with --listen / --admin-listen`,
-            500,
             { cause: err },
           ),
         )

@@ -72,7 +72,6 @@ export async function keygen(options: KeygenOptions): Promise<KeygenResult> {
         throw new UpstreamJwtError(
           'ERR_FILE_EXISTS',
           `${file} already exists; use --force to overwrite`,
-          409,
         )
       }
     }

@@ -55,11 +55,15 @@ function checkChain(
         ? 'certificate'
         : `chain certificate ${i + 1} (${cert.subject.replaceAll('\n', ', ')})`
     if (new Date(cert.validTo).getTime() < now.getTime()) {
-      throw new KeyError('ERR_CERT_EXPIRED', `${name} in ${file} expired on ${cert.validTo}`, file)
+      throw new KeyError(
+        'ERR_SIGNING_CERT_EXPIRED',
+        `${name} in ${file} expired on ${cert.validTo}`,
+        file,
+      )
     }
     if (new Date(cert.validFrom).getTime() > now.getTime()) {
       throw new KeyError(
-        'ERR_CERT_NOT_YET_VALID',
+        'ERR_SIGNING_CERT_NOT_YET_VALID',
         `${name} in ${file} is not valid before ${cert.validFrom}`,
         file,
       )

@@ -89,7 +89,7 @@ export async function createSigner(
     const key = store.active
     if (nowMs > key.expiresAt) {
       throw new KeyError(
-        'ERR_CERT_EXPIRED',
+        'ERR_SIGNING_CERT_EXPIRED',
         `the signing certificate in ${key.material.files.cert} has expired`,
         key.material.files.cert,
       )

@@ -155,7 +155,7 @@ export class TrustStore {
    * The keys that may have signed a token with this header: one for `x5c` and pins, possibly
    * several JWKS keys when the token has no `kid`.
    *
-   * @throws {CertificateError} `ERR_CERT_UNTRUSTED` / `ERR_CERT_EXPIRED`
+   * @throws {CertificateError} `ERR_CERT_UNTRUSTED`, `ERR_CERT_EXPIRED`, `ERR_CERT_NOT_YET_VALID`
    */
   async resolve(
     header: Record<string, unknown>,

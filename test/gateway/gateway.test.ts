@@ -317,7 +317,7 @@ describe('gateway (real upstream, real HTTP clients)', () => {
     assert.equal(res.status, 500)
     assert.deepEqual(await res.json(), {
       message: 'An unexpected error occurred',
-      code: 'ERR_CERT_EXPIRED',
+      code: 'ERR_SIGNING_CERT_EXPIRED',
     })
     assert.equal(upstream.seen.length, count)
     assert.match(

@@ -266,7 +266,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       rawBodyAnswer: null,
     })
     assert.equal(result.exit?.status, 500)
-    assert.equal((result.exit?.body as { code?: string } | undefined)?.code, 'ERR_BODY_READ')
+    assert.equal((result.exit?.body as { code?: string } | undefined)?.code, 'ERR_BODY_UNAVAILABLE')
     assert.deepEqual(result.setHeaders, {})
   })
 

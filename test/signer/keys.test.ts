@@ -255,7 +255,7 @@ describe('key and certificate loading', () => {
     })
     await rejectsWith(
       { private_key_location: old.key, public_key_location: old.certDer },
-      'ERR_CERT_EXPIRED',
+      'ERR_SIGNING_CERT_EXPIRED',
       /expired on/,
     )
     const future = await writeKeys(dir, 'ES256', {
@@ -264,7 +264,7 @@ describe('key and certificate loading', () => {
     })
     await rejectsWith(
       { private_key_location: future.key, public_key_location: future.certDer, algorithm: 'ES256' },
-      'ERR_CERT_NOT_YET_VALID',
+      'ERR_SIGNING_CERT_NOT_YET_VALID',
       /is not valid before/,
     )
     const soon = await writeKeys(dir, 'ES256', {

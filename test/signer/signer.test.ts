@@ -151,7 +151,7 @@ describe('createSigner', () => {
     now = new Date(rsa.cert.validTo).getTime() + 1000
     await assert.rejects(
       signer.sign(),
-      (err: unknown) => err instanceof KeyError && err.code === 'ERR_CERT_EXPIRED',
+      (err: unknown) => err instanceof KeyError && err.code === 'ERR_SIGNING_CERT_EXPIRED',
     )
   })
 

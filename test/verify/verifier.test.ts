@@ -671,6 +671,12 @@ describe('verifier', () => {
     await store.resolve(header, t, 0)
     t = Date.parse(pki.leaf.cert.validTo) + 1000
     await rejects(store.resolve(header, t, 0), 'ERR_CERT_EXPIRED')
+    const early = Date.parse(pki.leaf.cert.validFrom) - 60_000
+    await rejects(
+      new TrustStore({ ca: pki.files.rootPem }, () => early).resolve(header, early, 0),
+      'ERR_CERT_NOT_YET_VALID',
+      /is not valid before/,
+    )
   })
 
   test('property: any mutation of a valid token or its body is refused with our errors', async () => {

@@ -15,9 +15,8 @@ export async function pluginBundle(): Promise<string> {
   const script = resolve(ROOT, 'scripts/build-kong.mjs')
   if (!(await fileExists(script))) {
     throw new UpstreamJwtError(
-      'ERR_FILE_EXISTS',
+      'ERR_BUNDLE_MISSING',
       `${BUNDLE} is missing; reinstall kong-upstream-jwt`,
-      500,
     )
   }
   const { buildKongPlugin } = (await import(script)) as { buildKongPlugin: () => Promise<string> }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
-import { BodyError, UpstreamJwtError } from '../../core/errors.js'
+import { BodyError, statusOf, UpstreamJwtError } from '../../core/errors.js'
 import {
   createVerifier,
   type Verifier,
@@ -52,7 +52,7 @@ function quotedDescription(text: string): string {
 export function failureResponse(err: unknown): FailureResponse {
   if (!(err instanceof UpstreamJwtError)) {
     return {
-      status: 500,
+      status: statusOf('ERR_INTERNAL'),
       headers: {},
       body: { error: 'ERR_INTERNAL', message: 'verification failed unexpectedly' },
     }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { type BodyDigest, BodyHasher } from '../core/body-digest.js'
+import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
 import { BodyError } from '../core/errors.js'
 
 /** Limits and location for `spoolBody`. */
@@ -83,7 +84,7 @@ export async function spoolBody(
   source: AsyncIterable<Uint8Array | string>,
   options: SpoolOptions = {},
 ): Promise<SpooledBody> {
-  const memoryLimit = options.memoryLimit ?? 1024 * 1024
+  const memoryLimit = options.memoryLimit ?? DEFAULT_BODY_BUFFER_SIZE
   const hasher = new BodyHasher({ limit: options.maxSize ?? Number.POSITIVE_INFINITY })
   let chunks: Buffer[] = []
   let pending = 0

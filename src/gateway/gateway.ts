@@ -2,6 +2,7 @@ import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Logger, pino } from 'pino'
+import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
 import { UpstreamJwtError } from '../core/errors.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
 import { GatewayMetrics } from './metrics.js'
@@ -133,7 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     proto: 'http',
     limits: {
-      bufferSize: options.clientBodyBufferSize ?? 1024 * 1024,
+      bufferSize: options.clientBodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE,
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },

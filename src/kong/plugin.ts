@@ -7,6 +7,7 @@
  */
 
 import { digestBytes } from '../core/body-digest.js'
+import { hostWithPort } from '../core/defaults.js'
 import {
   BodyError,
   type ErrorCode,
@@ -186,11 +187,10 @@ export class UpstreamJwtPlugin {
     if (!method || !scheme || !host || !path) {
       throw new SigningError('bind_request needs the kong.service.request getters of Kong 3.x')
     }
-    const defaultPort = scheme === 'https' ? 443 : 80
     return {
       method,
       scheme,
-      host: port && port !== defaultPort ? `${host}:${port}` : host,
+      host: hostWithPort(scheme, host, port || undefined),
       path,
       query: query ?? '',
     }

@@ -7,6 +7,7 @@ import {
   keyUnfitFor,
   signKeyInput,
 } from '../core/algorithms.js'
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_HEADER } from '../core/defaults.js'
 import { ConfigError, UpstreamJwtError } from '../core/errors.js'
 import { type ClaimsPolicy, validateClaims } from './claims.js'
 import { decodeToken } from './decode.js'
@@ -130,8 +131,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
         `createVerifier: algorithm ${JSON.stringify(alg)} is not supported (only ${ALGORITHMS.join(', ')})`,
       )
   }
-  const headerName = (options.header ?? 'JWT').toLowerCase()
-  const toleranceMs = (options.clockTolerance ?? 30) * 1000
+  const headerName = (options.header ?? DEFAULT_HEADER).toLowerCase()
+  const toleranceMs = (options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE_SECONDS) * 1000
   const replay: ReplayStore | undefined =
     options.replay === false ? undefined : (options.replay ?? new MemoryReplayStore({ clock }))
   const payloadMode = options.payloadHash ?? 'required'

@@ -4,6 +4,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
+import { DEFAULT_MAX_BODY_SIZE } from '../../core/defaults.js'
 import { BodyError, statusOf, UpstreamJwtError } from '../../core/errors.js'
 import {
   createVerifier,
@@ -27,7 +28,7 @@ export interface FailureResponse {
   readonly body: { readonly error: string; readonly message: string }
 }
 
-export const DEFAULT_MAX_BODY = 10 * 1024 * 1024
+export const DEFAULT_MAX_BODY = DEFAULT_MAX_BODY_SIZE
 
 /** The verifier an adapter uses: the given one, or one made from the options. */
 export function verifierFrom(options: AdapterOptions): Verifier {

@@ -4,8 +4,9 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
+import { readBody as readBoundedBody } from '../../core/body-digest.js'
 import { DEFAULT_MAX_BODY_SIZE } from '../../core/defaults.js'
-import { BodyError, statusOf, UpstreamJwtError } from '../../core/errors.js'
+import { statusOf, UpstreamJwtError } from '../../core/errors.js'
 import {
   createVerifier,
   type Verifier,
@@ -75,20 +76,8 @@ export async function readBody(
   limit: number,
 ): Promise<Buffer> {
   const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of stream) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk)
-      size += bytes.length
-      if (size > limit) {
-        throw new BodyError('ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`, { limit })
-      }
-      chunks.push(bytes)
-    }
-  } catch (err) {
-    if (err instanceof BodyError) throw err
-    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
-  }
+  // Copies: a framework may reuse the buffers it yields once the next chunk is read.
+  await readBoundedBody(stream, { limit }, (chunk) => void chunks.push(Buffer.from(chunk)))
   return Buffer.concat(chunks)
 }
 

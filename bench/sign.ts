@@ -13,8 +13,8 @@ import { importPKCS8, SignJWT } from 'jose'
 import type { Algorithm } from '../src/core/algorithms.js'
 import { BodyHasher, digestBytes } from '../src/core/body-digest.js'
 import { createSigner } from '../src/signer/signer.js'
-import { writeKeys } from '../test/helpers/keys.js'
-import { makeTempDir } from '../test/helpers/tmp.js'
+import { writeKeys } from '../testing/keys.js'
+import { makeTempDir } from '../testing/tmp.js'
 import { CONCURRENCY, compare, ROUNDS, SECONDS, table } from './harness.js'
 
 async function signing(dir: string, alg: Algorithm) {

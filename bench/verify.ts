@@ -12,8 +12,8 @@ import { digestBytes } from '../src/core/body-digest.js'
 import { createSigner } from '../src/signer/signer.js'
 import { TrustStore } from '../src/verify/trust.js'
 import { createVerifier } from '../src/verify/verifier.js'
-import { makePki } from '../test/helpers/pki.js'
-import { makeTempDir, removeDir } from '../test/helpers/tmp.js'
+import { makePki } from '../testing/pki.js'
+import { makeTempDir, removeDir } from '../testing/tmp.js'
 import { CONCURRENCY, compare, ROUNDS, SECONDS, table } from './harness.js'
 
 const BODY = Buffer.from(

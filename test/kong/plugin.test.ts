@@ -8,8 +8,7 @@ import { promisify } from 'node:util'
 import { importX509, jwtVerify } from 'jose'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
 import { ALGORITHMS } from '../../src/core/algorithms.js'
-import { cli } from '../helpers/cli.js'
-import { writeKeys } from '../helpers/keys.js'
+import { writeKeys } from '../../testing/keys.js'
 import {
   handleEvent,
   KongRpc,
@@ -17,10 +16,11 @@ import {
   type PluginServer,
   startInstance,
   startPluginServer,
-} from '../helpers/kong.js'
+} from '../../testing/kong.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { cli } from '../helpers/cli.js'
 import { openssl, p1363ToDer } from '../helpers/openssl.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const exec = promisify(execFile)
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')

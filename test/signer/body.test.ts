@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { BodyHasher, digestBytes, digestStream, payloadHash } from '../../src/core/body-digest.js'
 import { BodyError } from '../../src/core/errors.js'
 import { spoolBody } from '../../src/gateway/body-spool.js'
-import { tempDir } from '../helpers/tmp.js'
+import { tempDir } from '../../testing/tmp.js'
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
 

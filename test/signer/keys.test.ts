@@ -8,9 +8,9 @@ import { generateKeyPair, issueCertificate } from '../../src/keygen/certificates
 import { resolveOptions } from '../../src/options/resolve.js'
 import type { SignerOptions } from '../../src/options/table.js'
 import { loadKeyMaterial } from '../../src/signer/keys.js'
-import { type KeyFiles, writeKeys } from '../helpers/keys.js'
+import { type KeyFiles, writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { openssl } from '../helpers/openssl.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const load = (options: SignerOptions, now?: Date) =>
   loadKeyMaterial(resolveOptions(options, { env: {} }), now)

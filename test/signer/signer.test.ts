@@ -8,8 +8,8 @@ import { KeyError, SigningError } from '../../src/core/errors.js'
 import { generateKeyPair, issueCertificate } from '../../src/keygen/certificates.js'
 import type { SignerOptions } from '../../src/options/table.js'
 import { createSigner, type SignerContext } from '../../src/signer/signer.js'
-import { type KeyFiles, writeKeys } from '../helpers/keys.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { type KeyFiles, writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 function headerOf(value: string) {
   return JSON.parse(

@@ -15,8 +15,8 @@ import { honoUpstreamJwt } from '../../src/verify/adapters/hono.js'
 import { koaUpstreamJwt } from '../../src/verify/adapters/koa.js'
 import { upstreamJwt as nodeJwt, rawBodyOf, upstreamJwtOf } from '../../src/verify/adapters/node.js'
 import { createVerifier, type Verifier } from '../../src/verify/verifier.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 const ORDER = JSON.stringify({ order: 42, item: 'ünïcode' })
 

@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import { digestBytes } from '../../src/core/body-digest.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import { createVerifier } from '../../src/verify/verifier.js'
-import { writeKeys } from '../helpers/keys.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 describe('JWKS trust', () => {
   let dir: string

@@ -15,10 +15,10 @@ import {
   type VerifierOptions,
   type VerifyRequest,
 } from '../../src/verify/verifier.js'
-import { writeKeys } from '../helpers/keys.js'
+import { writeKeys } from '../../testing/keys.js'
+import { issue, makePki, type Pki, writeChain } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { openssl } from '../helpers/openssl.js'
-import { issue, makePki, type Pki, writeChain } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const BODY = '{"order":42}'

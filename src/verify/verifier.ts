@@ -89,8 +89,9 @@ function verifySignature(
   input: Buffer,
   signature: Buffer,
 ): Promise<boolean> {
-  const digest = algorithmSpec(alg).digest
-  if (alg.startsWith('RS') || alg.startsWith('PS')) {
+  const spec = algorithmSpec(alg)
+  const digest = spec.digest
+  if (spec.keyTypes.includes('rsa')) {
     // RSA verification (public exponent 65537) costs less than a thread-pool round trip:
     // on the event loop it is 2.5x faster sequentially and as fast under load (bench/verify).
     // ECDSA and EdDSA verification is dearer and goes to the pool, which uses every core.

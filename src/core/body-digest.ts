@@ -95,11 +95,11 @@ export interface BodyReadOptions {
  * @example
  * ```ts
  * const chunks: Buffer[] = []
- * const digest = await readBody(req, { limit: 2 ** 20 }, (c) => void chunks.push(c))
+ * const digest = await readBounded(req, { limit: 2 ** 20 }, (c) => void chunks.push(c))
  * ```
  * @throws {BodyError} `ERR_BODY_TOO_LARGE` over the limit, `ERR_BODY_READ` when the read fails
  */
-export async function readBody(
+export async function readBounded(
   source: AsyncIterable<Uint8Array | string>,
   options: BodyReadOptions = {},
   sink?: (chunk: Buffer) => void | Promise<void>,
@@ -141,5 +141,5 @@ export function digestStream(
   stream: AsyncIterable<Uint8Array | string>,
   options: { limit?: number } = {},
 ): Promise<BodyDigest> {
-  return readBody(stream, options)
+  return readBounded(stream, options)
 }

@@ -3,7 +3,7 @@ import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { type BodyDigest, readBody } from '../core/body-digest.js'
+import { type BodyDigest, readBounded } from '../core/body-digest.js'
 import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
 import { BodyError } from '../core/errors.js'
 
@@ -116,7 +116,11 @@ export async function spoolBody(
   }
 
   try {
-    const digest = await readBody(source, { limit: options.maxSize, signal: options.signal }, take)
+    const digest = await readBounded(
+      source,
+      { limit: options.maxSize, signal: options.signal },
+      take,
+    )
     await flush()
     await handle?.close()
     handle = undefined

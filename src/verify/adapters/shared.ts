@@ -4,7 +4,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
-import { readBody as readBoundedBody } from '../../core/body-digest.js'
+import { readBounded } from '../../core/body-digest.js'
 import { DEFAULT_MAX_BODY_SIZE } from '../../core/defaults.js'
 import { statusOf, UpstreamJwtError } from '../../core/errors.js'
 import {
@@ -77,7 +77,7 @@ export async function readBody(
 ): Promise<Buffer> {
   const chunks: Buffer[] = []
   // Copies: a framework may reuse the buffers it yields once the next chunk is read.
-  await readBoundedBody(stream, { limit }, (chunk) => void chunks.push(Buffer.from(chunk)))
+  await readBounded(stream, { limit }, (chunk) => void chunks.push(Buffer.from(chunk)))
   return Buffer.concat(chunks)
 }
 

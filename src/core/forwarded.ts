@@ -7,9 +7,11 @@
  * {@link kongUpstreamAuthority}; the Kong plugin reads the values Kong itself computed. Both hand
  * the parts to {@link forwardedUri}, the one function that turns them into a URI: without the
  * query it is the `htu` claim (RFC 9449 §4.2), with it RFC 9421's `@target-uri` (§2.2.2).
- * Imports nothing: signer, verifier, Kong plugin and gateway all stand on it.
+ * Part of core: signer, verifier, Kong plugin and gateway all stand on it.
  * @module
  */
+
+import { defaultPort, hostWithPort } from './defaults.js'
 
 /** Route field `path_handling`: `v0` is Kong's default; `v1` is deprecated (traditional router only). */
 export type PathHandling = 'v0' | 'v1'
@@ -108,9 +110,9 @@ export function kongUpstreamAuthority(
   preservedHost?: string | null | undefined,
 ): string {
   if (preservedHost) return preservedHost
-  const tls = TLS_PROTOCOLS.has(service.protocol ?? 'http')
-  const port = service.port ?? (tls ? 443 : 80)
-  return port === (tls ? 443 : 80) ? service.host : `${service.host}:${port}`
+  // grpcs counts as https here: Kong leaves out 443 for both.
+  const scheme = TLS_PROTOCOLS.has(service.protocol ?? 'http') ? 'https' : 'http'
+  return hostWithPort(scheme, service.host, service.port ?? undefined)
 }
 
 /** The parts of a request as forwarded that make its URI. */
@@ -124,8 +126,6 @@ export interface ForwardedTarget {
   /** The raw query as sent, without `?`; empty or absent for none. */
   readonly query?: string | undefined
 }
-
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' }
 
 /**
  * The URI of a request as forwarded to the upstream: what the `htu` claim (without the query,
@@ -150,7 +150,11 @@ export function forwardedUri(
   const scheme = (target.scheme || 'http').toLowerCase()
   let authority = target.host.toLowerCase()
   const colon = authority.lastIndexOf(':')
-  if (colon > authority.lastIndexOf(']') && authority.slice(colon + 1) === DEFAULT_PORTS[scheme]) {
+  if (
+    colon > authority.lastIndexOf(']') &&
+    (scheme === 'http' || scheme === 'https') &&
+    authority.slice(colon + 1) === String(defaultPort(scheme))
+  ) {
     authority = authority.slice(0, colon)
   }
   let path = target.path || '/'

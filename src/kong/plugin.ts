@@ -6,11 +6,18 @@
  * Host), and the service read when `audience` is set.
  * @module
  */
+
+import { digestBytes } from '../core/body-digest.js'
+import {
+  BodyError,
+  type ErrorCode,
+  SigningError,
+  statusOf,
+  UpstreamJwtError,
+} from '../core/errors.js'
 import { kongUpstreamAuthority } from '../core/forwarded.js'
-import { UpstreamJwtError } from '../errors.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { ResolvedOptions } from '../options/table.js'
-import { digestBytes } from '../signer/body-digest.js'
 import type { RequestFacts } from '../signer/facts.js'
 import { createSigner, type Signer } from '../signer/signer.js'
 
@@ -127,10 +134,10 @@ export class UpstreamJwtPlugin {
       const chunked = single(headers, 'transfer-encoding') !== undefined
       const length = declared === undefined ? undefined : Number(declared)
       if (length !== undefined && length > options.max_body_size) {
-        throw new UpstreamJwtError(
+        throw new BodyError(
           'ERR_BODY_TOO_LARGE',
           `request body exceeds max_body_size (${options.max_body_size} bytes)`,
-          413,
+          { limit: options.max_body_size },
         )
       }
       let body: Uint8Array | undefined
@@ -139,17 +146,16 @@ export class UpstreamJwtPlugin {
         const raw = await kong.request.get_raw_body(options.max_body_size)
         body = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : (raw ?? undefined)
         if (!body || body.length === 0 || (length !== undefined && body.length !== length)) {
-          throw new UpstreamJwtError(
-            'ERR_BODY_READ',
+          throw new BodyError(
+            'ERR_BODY_UNAVAILABLE',
             'request body could not be read whole (buffered to disk by nginx? use Kong >= 3.8 or raise nginx_http_client_body_buffer_size); not signing a hash of other bytes',
-            500,
           )
         }
         if (body.length > options.max_body_size) {
-          throw new UpstreamJwtError(
+          throw new BodyError(
             'ERR_BODY_TOO_LARGE',
             `request body exceeds max_body_size (${options.max_body_size} bytes)`,
-            413,
+            { limit: options.max_body_size },
           )
         }
       }
@@ -166,8 +172,8 @@ export class UpstreamJwtPlugin {
       await kong.service.request.set_header(signer.headerName, issued.value)
     } catch (err) {
       const known = err instanceof UpstreamJwtError
-      const status = known && (err.status === 413 || err.status === 500) ? err.status : 500
-      const code = known ? err.code : 'ERR_INTERNAL'
+      const code: ErrorCode = known ? err.code : 'ERR_INTERNAL'
+      const status = statusOf(code)
       const message = err instanceof Error ? err.message : String(err)
       try {
         await kong.log.err(
@@ -210,10 +216,8 @@ function forwarded(
   const { method, upstreamUri, query, upstreamHost } = reads
   const scheme = service?.protocol ?? undefined
   if (!method || !upstreamUri || !scheme || (!upstreamHost && !service?.host)) {
-    throw new UpstreamJwtError(
-      'ERR_SIGNING_FAILED',
+    throw new SigningError(
       'bind_request: Kong gave no method, upstream URI or service for this request (a route without a service?)',
-      500,
     )
   }
   const host = kongUpstreamAuthority(

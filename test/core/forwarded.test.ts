@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { requestUri } from '../../src/core/binding.js'
 import {
   forwardedUri,
   kongUpstreamAuthority,
   kongUpstreamPath,
   type PathHandling,
 } from '../../src/core/forwarded.js'
-import { requestUri } from '../../src/signer/binding.js'
 
 // [service path, route path (undefined: a route without paths), strip_path, path_handling,
 //  request path, the path Kong sends] — worked out from Kong's router rules.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { forwardedUri } from '../core/forwarded.js'
+import { forwardedUri } from './forwarded.js'
 
 /**
  * The `htu` value for a request (RFC 9449 §4.2): scheme, authority and path, without query and

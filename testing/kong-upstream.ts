@@ -12,7 +12,7 @@
  * - after the access phase Kong appends `?` and `$args` when the request had a query or ended in
  *   `?`, and sends Host: `$upstream_host`, or the service host with its port unless default.
  */
-import { kongUpstreamAuthority, kongUpstreamPath } from '../../src/core/forwarded.js'
+import { kongUpstreamAuthority, kongUpstreamPath } from '../src/core/forwarded.js'
 
 const RESERVED = new Set("!*'();:@&=+$,/?%#[]")
 

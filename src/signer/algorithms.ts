@@ -87,6 +87,26 @@ export function isAlgorithm(value: unknown): value is Algorithm {
   return typeof value === 'string' && Object.hasOwn(SPECS, value)
 }
 
+// Node's key type names as people write them, with the article their spoken name takes.
+const KEY_TYPE_NAMES: Readonly<Record<string, readonly [string, string]>> = {
+  rsa: ['an', 'RSA'],
+  'rsa-pss': ['an', 'RSA-PSS'],
+  ec: ['an', 'EC'],
+  ed25519: ['an', 'Ed25519'],
+  ed448: ['an', 'Ed448'],
+  x25519: ['an', 'X25519'],
+  x448: ['an', 'X448'],
+  dsa: ['a', 'DSA'],
+  dh: ['a', 'DH'],
+}
+
+/** `['ec']` → `an EC key`; `['rsa', 'rsa-pss']` → `an RSA or RSA-PSS key`. */
+function keyTypePhrase(types: readonly string[]): string {
+  const [article] = KEY_TYPE_NAMES[types[0] ?? ''] ?? ['a']
+  const names = types.map((t) => KEY_TYPE_NAMES[t]?.[1] ?? t)
+  return `${article} ${names.join(' or ')} key`
+}
+
 /**
  * Throws a `KeyError` (`ERR_KEY_UNSUITABLE`) unless `key` can sign or verify with `alg`:
  * the key type, the named curve for ECDSA, and at least 2048 bits for RSA.
@@ -103,7 +123,7 @@ export function assertKeyFitsAlgorithm(key: KeyObject, alg: Algorithm, file?: st
   if (!spec.keyTypes.includes(type)) {
     throw new KeyError(
       'ERR_KEY_UNSUITABLE',
-      `algorithm ${alg} needs a ${spec.keyTypes.join(' or ')} key, but the key${where} is ${type}`,
+      `algorithm ${alg} needs ${keyTypePhrase(spec.keyTypes)}, but the key${where} is ${type === 'unknown' ? 'of an unknown type' : keyTypePhrase([type])}`,
       file,
     )
   }

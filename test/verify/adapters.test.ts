@@ -47,7 +47,7 @@ describe('framework adapters (real frameworks)', () => {
       },
       { env: {} },
     )
-    verifier = createVerifier({ ca: pki.files.rootPem, issuer: 'gw' })
+    verifier = createVerifier({ ca: pki.files.rootPem, issuer: 'gw', audience: 'orders' })
   })
   const signed = async (body = ORDER, consumer = { id: 'c-1', username: 'alice' }) => ({
     jwt: await signer.sign({ body: body ? digestBytes(body) : undefined, consumer }),

@@ -125,7 +125,7 @@ describe('Redis replay store (real redis-server)', {
     t.after(() => own.stop())
     const store = await RedisReplayStore.connect(own.url, { timeout: 300 })
     t.after(() => store.close())
-    const verifier = createVerifier({ ca: pki.files.rootPem, replay: store })
+    const verifier = createVerifier({ ca: pki.files.rootPem, audience: null, replay: store })
     const request = { headers: { jwt: await signer.sign({ body: digestBytes('x') }) }, body: 'x' }
     await verifier.verify(request)
     await assert.rejects(verifier.verify(request), { code: 'ERR_TOKEN_REPLAYED' })

@@ -31,14 +31,14 @@ declare module 'hono' {
 }
 
 /** Options of the Hono middleware. */
-export interface HonoAdapterOptions extends AdapterOptions {
+export type HonoAdapterOptions = AdapterOptions & {
   /** Answers a refused request instead of the default 401/JSON (RFC 6750). */
   readonly onError?: (err: unknown, c: Context) => Response | Promise<Response>
 }
 
 function sendFailure(err: unknown, c: Context): Response {
-  const { status, headers, body } = failureResponse(err)
-  return c.json(body, status as 401, headers)
+  const { status, headers, text } = failureResponse(err)
+  return c.body(text, status as 401, headers)
 }
 
 /** Creates the Hono middleware; failures answer 401 (RFC 6750) with a JSON body. */

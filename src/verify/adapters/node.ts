@@ -51,15 +51,15 @@ export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
 }
 
 /** Options of the node:http middleware. */
-export interface NodeAdapterOptions extends AdapterOptions {
+export type NodeAdapterOptions = AdapterOptions & {
   /** Called instead of the default 401/JSON answer when verification fails. */
   readonly onError?: (err: unknown, req: IncomingMessage, res: ServerResponse) => void
 }
 
 function sendFailure(err: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  const { status, headers, body } = failureResponse(err)
-  res.writeHead(status, { ...headers, 'content-type': 'application/json' })
-  res.end(JSON.stringify(body))
+  const { status, headers, text } = failureResponse(err)
+  res.writeHead(status, headers)
+  res.end(text)
 }
 
 /** The middleware: `(req, res, next?) => Promise<boolean>`; true (and `next()`) when verified. */

@@ -12,26 +12,40 @@ import {
   type VerifyRequest,
 } from '../verifier.js'
 
-/** Options of every adapter: a verifier (or its options), the body limit and the error hook. */
-export interface AdapterOptions extends Partial<VerifierOptions> {
-  /** A verifier to share; when absent, one is created from the other options. */
-  readonly verifier?: Verifier
+/** What every adapter takes besides the verifier. */
+export interface AdapterLimits {
   /** Largest body read for hashing, in bytes; larger bodies get 413. Default 10 MiB. */
   readonly maxBodySize?: number
 }
 
-/** The response an adapter sends when verification fails. */
+/**
+ * Options of every adapter: a verifier to share, or the options of one to create
+ * (`audience` included: it is required), and the body limit.
+ */
+export type AdapterOptions = AdapterLimits &
+  (
+    | {
+        /** A verifier to share (made with `createVerifier`). */
+        readonly verifier: Verifier
+      }
+    | (VerifierOptions & { readonly verifier?: undefined })
+  )
+
+/** The response an adapter sends when verification fails: the same in every framework. */
 export interface FailureResponse {
   readonly status: number
+  /** `content-type`, and for 401 `www-authenticate` (RFC 6750 §3). */
   readonly headers: Record<string, string>
   readonly body: { readonly error: string; readonly message: string }
+  /** `body` as sent: JSON text, so that every adapter sends the same bytes. */
+  readonly text: string
 }
 
 export const DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 /** The verifier an adapter uses: the given one, or one made from the options. */
 export function verifierFrom(options: AdapterOptions): Verifier {
-  return options.verifier ?? createVerifier(options as VerifierOptions)
+  return options.verifier ?? createVerifier(options)
 }
 
 // RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E; quotes and backslashes out.
@@ -42,7 +56,8 @@ function quotedDescription(text: string): string {
 /**
  * The response for a refused request: the error's status (401 for token problems) with
  * `WWW-Authenticate: Bearer error="invalid_token", error_description="…"` (RFC 6750 §3.1) and
- * a JSON body with the stable code. Unknown errors become a 500 without details.
+ * a JSON body `{ "error": code, "message": … }`, byte for byte the same in every adapter.
+ * Unknown errors become a 500 without details.
  *
  * @example
  * ```ts
@@ -50,19 +65,17 @@ function quotedDescription(text: string): string {
  * ```
  */
 export function failureResponse(err: unknown): FailureResponse {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (!(err instanceof UpstreamJwtError)) {
-    return {
-      status: 500,
-      headers: {},
-      body: { error: 'ERR_INTERNAL', message: 'verification failed unexpectedly' },
-    }
+    const body = { error: 'ERR_INTERNAL', message: 'verification failed unexpectedly' }
+    return { status: 500, headers, body, text: JSON.stringify(body) }
   }
-  const headers: Record<string, string> = {}
   if (err.status === 401) {
     headers['www-authenticate'] =
       `Bearer error="invalid_token", error_description="${quotedDescription(err.message)}"`
   }
-  return { status: err.status, headers, body: { error: err.code, message: err.message } }
+  const body = { error: err.code, message: err.message }
+  return { status: err.status, headers, body, text: JSON.stringify(body) }
 }
 
 /**

@@ -148,10 +148,12 @@ function checkAudienceOption(audience: unknown): void {
     if (audience === '') fail('is an empty string')
     return
   }
-  if (!Array.isArray(audience)) fail(`must be a string, a list of strings or null, not ${typeof audience}`)
+  if (!Array.isArray(audience))
+    fail(`must be a string, a list of strings or null, not ${typeof audience}`)
   const list = audience as unknown[]
   if (list.length === 0) fail('is an empty list')
-  if (!list.every((a) => typeof a === 'string' && a !== '')) fail('must list non-empty strings only')
+  if (!list.every((a) => typeof a === 'string' && a !== ''))
+    fail('must list non-empty strings only')
 }
 
 /**

@@ -152,7 +152,7 @@ describe('CLI', () => {
     assert.equal(JSON.parse(r.stdout).claims.payloadhash, '')
   })
 
-  test('sign with a bad key: exit 1, typed error, no key material printed', async () => {
+  test('sign with a bad key: exit 1, typed error, no key material printed; a missing key file: exit 2', async () => {
     const r = await cli([
       'sign',
       '-k',
@@ -171,8 +171,10 @@ describe('CLI', () => {
       join(dir, 'ca', 'cert.cer'),
       '--json',
     ])
-    assert.equal(json.code, 1)
-    assert.equal(JSON.parse(json.stdout).code, 'ERR_KEY_NOT_FOUND')
+    // A file that cannot be read is a usage error naming the flag and the file.
+    assert.equal(json.code, 2)
+    assert.equal(JSON.parse(json.stdout).code, 'ERR_USAGE')
+    assert.match(JSON.parse(json.stdout).message, /^--key .*nope\.pem: no such file$/)
   })
 
   test('the environment variables of the original select the key', async () => {

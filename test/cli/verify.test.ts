@@ -222,7 +222,10 @@ describe('CLI verify', () => {
     for (const [args, message] of cases) {
       const text = await cli(['verify', ...args])
       assert.equal(text.code, 2, args.join(' '))
-      assert.match(text.stderr.trimEnd(), new RegExp(message.source.replace('^', '^kong-upstream-jwt: ')))
+      assert.match(
+        text.stderr.trimEnd(),
+        new RegExp(message.source.replace('^', '^kong-upstream-jwt: ')),
+      )
       const json = await cli(['verify', ...args, '--json'])
       assert.equal(json.code, 2)
       const out = JSON.parse(json.stdout)

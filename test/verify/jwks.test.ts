@@ -59,7 +59,11 @@ describe('JWKS trust', () => {
     hits = 0
     served = a
     let now = Date.now()
-    const v = createVerifier({ jwks: { source: url, cooldown: 30_000 }, clock: () => now, audience: 'orders' })
+    const v = createVerifier({
+      jwks: { source: url, cooldown: 30_000 },
+      clock: () => now,
+      audience: 'orders',
+    })
     await v.verify(await request(a))
     served = b
     await assert.rejects(v.verify(await request(b)), { code: 'ERR_CERT_UNTRUSTED' })
@@ -83,7 +87,11 @@ describe('JWKS trust', () => {
     hits = 0
     served = a
     let now = Date.now()
-    const v = createVerifier({ jwks: { source: url, maxAge: 60_000 }, clock: () => now, audience: 'orders' })
+    const v = createVerifier({
+      jwks: { source: url, maxAge: 60_000 },
+      clock: () => now,
+      audience: 'orders',
+    })
     await v.verify(await request(a))
     assert.equal(hits, 1)
     now += 60_001
@@ -95,10 +103,13 @@ describe('JWKS trust', () => {
   test('a JWK that names its alg is not used with another one', async () => {
     const [jwk] = a.jwks().keys
     const relabelled = { keys: [{ ...jwk, alg: 'ES384' }] }
-    await assert.rejects(createVerifier({ jwks: relabelled as never, audience: 'orders' }).verify(await request(a)), {
-      code: 'ERR_ALG_NOT_ALLOWED',
-      message: /the key for this token is for ES384, not ES256/,
-    })
+    await assert.rejects(
+      createVerifier({ jwks: relabelled as never, audience: 'orders' }).verify(await request(a)),
+      {
+        code: 'ERR_ALG_NOT_ALLOWED',
+        message: /the key for this token is for ES384, not ES256/,
+      },
+    )
   })
 
   test('JWKS unreachable at first use: 503 ERR_JWKS_UNAVAILABLE', async () => {
@@ -117,8 +128,11 @@ describe('JWKS trust', () => {
     await createVerifier({ jwks: file, audience: 'orders' }).verify(await request(a))
     await createVerifier({ jwks: a.jwks() as never, audience: 'orders' }).verify(await request(a))
     const withPrivate = { keys: a.jwks().keys.map((k) => ({ ...k, d: 'AAAA' })) }
-    await assert.rejects(createVerifier({ jwks: withPrivate as never, audience: 'orders' }).verify(await request(a)), {
-      code: 'ERR_CERT_UNTRUSTED',
-    })
+    await assert.rejects(
+      createVerifier({ jwks: withPrivate as never, audience: 'orders' }).verify(await request(a)),
+      {
+        code: 'ERR_CERT_UNTRUSTED',
+      },
+    )
   })
 })

@@ -182,7 +182,12 @@ describe('verifier', () => {
       'ERR_ALG_NOT_ALLOWED',
     )
     assert.throws(
-      () => createVerifier({ ca: pki.files.rootPem, audience: 'orders', algorithms: ['HS256' as Algorithm] }),
+      () =>
+        createVerifier({
+          ca: pki.files.rootPem,
+          audience: 'orders',
+          algorithms: ['HS256' as Algorithm],
+        }),
       {
         code: 'ERR_OPTION_INVALID',
         message: /algorithm "HS256" is not supported/,
@@ -336,15 +341,18 @@ describe('verifier', () => {
 
   test('audience must be chosen: required, a string, a list or null; null accepts any', async () => {
     const without = { ca: pki.files.rootPem } as unknown as VerifierOptions
-    assert.throws(() => createVerifier(without), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.equal(err.code, 'ERR_OPTION_INVALID')
-      assert.equal(err.option, 'audience')
-      assert.match(err.message, /option "audience" is required/)
-      assert.match(err.message, /Kong service name/)
-      assert.match(err.message, /audience: null accepts tokens minted for any service/)
-      return true
-    })
+    assert.throws(
+      () => createVerifier(without),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.equal(err.code, 'ERR_OPTION_INVALID')
+        assert.equal(err.option, 'audience')
+        assert.match(err.message, /option "audience" is required/)
+        assert.match(err.message, /Kong service name/)
+        assert.match(err.message, /audience: null accepts tokens minted for any service/)
+        return true
+      },
+    )
     for (const [bad, problem] of [
       ['', /empty string/],
       [[], /empty list/],

@@ -50,7 +50,11 @@ describe('framework adapters (real frameworks)', () => {
     verifier = createVerifier({ ca: pki.files.rootPem, issuer: 'gw', audience: 'orders' })
   })
   const signed = async (body = ORDER, consumer = { id: 'c-1', username: 'alice' }) => ({
-    jwt: await signer.sign({ body: body ? digestBytes(body) : undefined, consumer }),
+    jwt: await signer.sign({
+      body: body ? digestBytes(body) : undefined,
+      consumer,
+      service: { name: 'orders' },
+    }),
     'content-type': 'application/json',
   })
 
@@ -206,11 +210,12 @@ describe('framework adapters (real frameworks)', () => {
       payload: ORDER.replace('42', '41'),
     })
     assert.equal(bad.statusCode, 401)
-    assert.equal(bad.json().code, 'ERR_BODY_HASH_MISMATCH')
+    assert.deepEqual(Object.keys(bad.json()), ['error', 'message'])
+    assert.equal(bad.json().error, 'ERR_BODY_HASH_MISMATCH')
     assert.match(String(bad.headers['www-authenticate']), /^Bearer error="invalid_token"/)
     const none = await app.inject({ method: 'GET', url: '/orders' })
     assert.equal(none.statusCode, 401)
-    assert.equal(none.json().code, 'ERR_TOKEN_MISSING')
+    assert.equal(none.json().error, 'ERR_TOKEN_MISSING')
     await app.close()
   })
 

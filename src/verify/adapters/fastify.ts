@@ -22,7 +22,7 @@ import {
   type AdapterOptions,
   DEFAULT_MAX_BODY,
   failureResponse,
-  readBody,
+  readNodeBody,
   requestUrl,
   verifierFrom,
 } from './shared.js'
@@ -67,7 +67,7 @@ const plugin: FastifyPluginAsync<FastifyAdapterOptions> = async (fastify, option
   fastify.decorateRequest('upstreamJwt', null)
   fastify.addHook('preParsing', async (request, reply, payload) => {
     try {
-      const body = await readBody(payload, limit)
+      const body = await readNodeBody(payload, limit)
       request.upstreamJwt = await verifier.verify({
         headers: request.headers,
         method: request.method,
@@ -81,7 +81,8 @@ const plugin: FastifyPluginAsync<FastifyAdapterOptions> = async (fastify, option
       if (!reply.sent) {
         // Fail closed: an onError that answered nothing still stops the request here.
         const { status, headers, text } = failureResponse(err)
-        reply.code(status).headers(headers).send(text)
+        // Bytes, not a string: Fastify would add a charset to a JSON string's content type.
+        reply.code(status).headers(headers).send(Buffer.from(text))
       }
       return undefined
     }

@@ -19,7 +19,7 @@ import {
   type AdapterOptions,
   DEFAULT_MAX_BODY,
   failureResponse,
-  readBody,
+  readWebBody,
   verifierFrom,
 } from './shared.js'
 
@@ -49,9 +49,7 @@ export function honoUpstreamJwt(options: HonoAdapterOptions): MiddlewareHandler 
   return async function upstreamJwt(c, next) {
     try {
       const raw = c.req.raw
-      const body = raw.body
-        ? await readBody(raw.body as unknown as AsyncIterable<Uint8Array>, limit)
-        : Buffer.alloc(0)
+      const body = raw.body ? await readWebBody(raw.body, limit) : Buffer.alloc(0)
       const bytes = body.buffer.slice(
         body.byteOffset,
         body.byteOffset + body.byteLength,

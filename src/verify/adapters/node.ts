@@ -23,7 +23,7 @@ import {
   DEFAULT_MAX_BODY,
   failureResponse,
   nodeRequestView,
-  readBody,
+  readNodeBody,
   verifierFrom,
 } from './shared.js'
 
@@ -71,9 +71,14 @@ export type NodeMiddleware = (
 
 /**
  * Body bytes for verification: those a body parser captured (`req.rawBody`), else the stream
- * itself. A body consumed by a parser that did not capture them cannot be checked: fail closed.
+ * itself (given back to the stream with `restore`). A body consumed by a parser that did not
+ * capture them cannot be checked: fail closed.
  */
-export async function bodyOf(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function bodyOf(
+  req: IncomingMessage,
+  limit: number,
+  restore = false,
+): Promise<Buffer> {
   const captured = rawBodyOf(req)
   if (captured) return captured
   if (req.readableEnded || (req as { _body?: boolean })._body === true) {
@@ -83,7 +88,7 @@ export async function bodyOf(req: IncomingMessage, limit: number): Promise<Buffe
       500,
     )
   }
-  return readBody(req, limit)
+  return readNodeBody(req, limit, restore)
 }
 
 /** Creates the middleware. See the module example. */
@@ -93,7 +98,8 @@ export function upstreamJwt(options: NodeAdapterOptions): NodeMiddleware {
   const onError = options.onError ?? sendFailure
   return async function upstreamJwtMiddleware(req, res, next) {
     try {
-      const body = await bodyOf(req, limit)
+      // Restored: a body parser after the middleware (Express, Connect) reads the same bytes.
+      const body = await bodyOf(req, limit, true)
       const fields = req as RequestWithUpstreamJwt
       ;(req as unknown as { rawBody: Buffer }).rawBody = body
       fields.upstreamJwt = await verifier.verify(nodeRequestView(req, body))

@@ -4,6 +4,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
 import { BodyError, UpstreamJwtError } from '../../errors.js'
 import {
   createVerifier,
@@ -79,29 +80,94 @@ export function failureResponse(err: unknown): FailureResponse {
 }
 
 /**
- * Reads a request body into one Buffer, refusing (413) beyond `limit` as soon as it is passed.
- * Adapters need the bytes twice: to hash and for the application's parser.
+ * Reads a web `ReadableStream` body (Hono, fetch-style servers) into one Buffer, refusing (413)
+ * beyond `limit`. Over the limit the rest is read off and discarded in the background rather
+ * than cancelled: a cancelled request body makes some servers drop the connection under the 413.
  */
-export async function readBody(
-  stream: AsyncIterable<Uint8Array | string>,
+export async function readWebBody(
+  stream: ReadableStream<Uint8Array>,
   limit: number,
 ): Promise<Buffer> {
+  const reader = stream.getReader()
   const chunks: Buffer[] = []
   let size = 0
   try {
-    for await (const chunk of stream) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk)
-      size += bytes.length
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      size += r.value.byteLength
       if (size > limit) {
+        void (async () => {
+          while (!(await reader.read()).done) {}
+        })().catch(() => {})
         throw new BodyError('ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`, { limit })
       }
-      chunks.push(bytes)
+      chunks.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength))
     }
   } catch (err) {
     if (err instanceof BodyError) throw err
     throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
   }
   return Buffer.concat(chunks)
+}
+
+/**
+ * Reads a node request body whole (at most `limit` bytes, else 413) and, with `restore`, puts
+ * the bytes back into the request stream before its end is signalled (`Readable#unshift`), so a
+ * body parser that runs after the middleware reads exactly the bytes that were verified.
+ * Over the limit, the rest of the body is read off and discarded, so the 413 reaches the client
+ * instead of a reset connection.
+ */
+export function readNodeBody(
+  req: Readable & { readonly complete?: boolean },
+  limit: number,
+  restore = false,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const settle = (err: unknown, body?: Buffer) => {
+      req.removeListener('readable', onReadable)
+      req.removeListener('end', onEnd)
+      req.removeListener('error', onError)
+      req.removeListener('close', onClose)
+      if (err) reject(err)
+      else resolve(body as Buffer)
+    }
+    function onReadable() {
+      for (let chunk = req.read(); chunk !== null; chunk = req.read()) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+        size += bytes.length
+        if (size > limit) {
+          settle(
+            new BodyError('ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`, { limit }),
+          )
+          req.resume()
+          return
+        }
+        chunks.push(bytes)
+      }
+      // Everything is read and the message is complete: 'end' is due on the next tick, unless
+      // the bytes go back into the stream now (node emits 'end' only on an empty buffer).
+      if (restore && req.complete === true) {
+        const body = Buffer.concat(chunks)
+        if (restore && body.length > 0) req.unshift(body)
+        settle(undefined, body)
+      }
+    }
+    function onEnd() {
+      settle(undefined, Buffer.concat(chunks))
+    }
+    function onError(err: unknown) {
+      settle(new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err }))
+    }
+    function onClose() {
+      if (!req.readableEnded && req.complete !== true)
+        settle(new BodyError('ERR_BODY_READ', 'request body could not be read: connection closed'))
+    }
+    req.on('readable', onReadable)
+    req.on('end', onEnd)
+    req.on('error', onError)
+    req.on('close', onClose)
+  })
 }
 
 /** The absolute URL a node request was received at, for `htu`/`htq` checks. */

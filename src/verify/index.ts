@@ -4,13 +4,13 @@
  * @example
  * ```ts
  * import { createVerifier } from 'kong-upstream-jwt/verify'
- * const verifier = createVerifier({ ca: './truststore/ca.pem', issuer: 'my-gateway' })
+ * const verifier = createVerifier({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' })
  * const { claims } = await verifier.verify({ headers: req.headers, method: req.method, body: rawBody })
  * ```
  * @module
  */
 export { MAX_CHAIN_LENGTH, type ValidatedChain, validateChain } from './chain.js'
-export { type ClaimsPolicy, validateClaims } from './claims.js'
+export { type Audience, type ClaimsPolicy, validateClaims } from './claims.js'
 export {
   type DecodedToken,
   decodeToken,

@@ -51,7 +51,9 @@ function fastifyError(err: unknown): Error {
   return Object.assign(new Error(body.message, { cause: err }), {
     statusCode: status,
     code: body.error,
-    headers: { 'www-authenticate': headers['www-authenticate'] },
+    ...(headers['www-authenticate']
+      ? { headers: { 'www-authenticate': headers['www-authenticate'] } }
+      : {}),
   })
 }
 
@@ -77,7 +79,12 @@ const plugin: FastifyPluginAsync<FastifyAdapterOptions> = async (fastify, option
       return Readable.from(body.length > 0 ? [body] : [])
     } catch (err) {
       if (options.onError) await options.onError(err, request, reply)
-      else if (hasOwnErrorHandler(request)) throw fastifyError(err)
+      else if (hasOwnErrorHandler(request)) {
+        // The RFC 6750 header comes along whatever the handler sends.
+        const header = failureResponse(err).headers['www-authenticate']
+        if (header) reply.header('www-authenticate', header)
+        throw fastifyError(err)
+      }
       if (!reply.sent) {
         // Fail closed: an onError that answered nothing still stops the request here.
         const { status, headers, text } = failureResponse(err)

@@ -8,7 +8,7 @@
  * import { honoUpstreamJwt } from 'kong-upstream-jwt/hono'
  *
  * const app = new Hono()
- * app.use(honoUpstreamJwt({ ca: './truststore/ca.pem' }))
+ * app.use(honoUpstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' }))
  * app.post('/orders', async (c) => c.json({ consumer: c.get('upstreamJwt').claims.consumerid, order: await c.req.json() }))
  * ```
  * @module

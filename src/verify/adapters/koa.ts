@@ -10,7 +10,7 @@
  * import { koaUpstreamJwt } from 'kong-upstream-jwt/koa'
  *
  * const app = new Koa()
- * app.use(koaUpstreamJwt({ ca: './truststore/ca.pem' }))
+ * app.use(koaUpstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' }))
  * app.use(bodyParser())
  * app.use((ctx) => { ctx.body = { consumer: ctx.state.upstreamJwt.claims.consumerid, order: ctx.request.body } })
  * ```

@@ -7,7 +7,7 @@
  * import { createServer } from 'node:http'
  * import { rawBodyOf, upstreamJwt, upstreamJwtOf } from 'kong-upstream-jwt/node'
  *
- * const guard = upstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway' })
+ * const guard = upstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' })
  * createServer(async (req, res) => {
  *   if (!(await guard(req, res))) return // refused: 401 already sent
  *   res.end(`hello ${upstreamJwtOf(req)?.claims.consumername}, ${rawBodyOf(req)?.length} bytes`)

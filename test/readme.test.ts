@@ -5,12 +5,12 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { parseCli } from '../src/cli/parse.js'
+import { digestBytes } from '../src/core/body-digest.js'
 import { parseConfig } from '../src/gateway/config.js'
-import { digestBytes } from '../src/signer/body-digest.js'
 import { createSigner } from '../src/signer/signer.js'
 import { createVerifier } from '../src/verify/verifier.js'
-import { makePki } from './helpers/pki.js'
-import { tempDir } from './helpers/tmp.js'
+import { makePki } from '../testing/pki.js'
+import { tempDir } from '../testing/tmp.js'
 
 const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
 

@@ -13,15 +13,15 @@ import express from 'express'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Hono } from 'hono'
 import Koa from 'koa'
-import { digestBytes } from '../../src/signer/body-digest.js'
+import { digestBytes } from '../../src/core/body-digest.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import { upstreamJwt as expressJwt } from '../../src/verify/adapters/express.js'
 import { fastifyUpstreamJwt } from '../../src/verify/adapters/fastify.js'
 import { honoUpstreamJwt } from '../../src/verify/adapters/hono.js'
 import { koaUpstreamJwt } from '../../src/verify/adapters/koa.js'
 import { upstreamJwt as nodeJwt, rawBodyOf, upstreamJwtOf } from '../../src/verify/adapters/node.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 const ORDER = JSON.stringify({ order: 42 })
 const LIMIT = 1024

@@ -5,7 +5,9 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
-import { BodyError, UpstreamJwtError } from '../../errors.js'
+import { readBounded } from '../../core/body-digest.js'
+import { DEFAULT_MAX_BODY_SIZE } from '../../core/defaults.js'
+import { BodyError, statusOf, UpstreamJwtError } from '../../core/errors.js'
 import {
   createVerifier,
   type Verifier,
@@ -42,7 +44,7 @@ export interface FailureResponse {
   readonly text: string
 }
 
-export const DEFAULT_MAX_BODY = 10 * 1024 * 1024
+export const DEFAULT_MAX_BODY = DEFAULT_MAX_BODY_SIZE
 
 /** The verifier an adapter uses: the given one, or one made from the options. */
 export function verifierFrom(options: AdapterOptions): Verifier {
@@ -69,7 +71,7 @@ export function failureResponse(err: unknown): FailureResponse {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (!(err instanceof UpstreamJwtError)) {
     const body = { error: 'ERR_INTERNAL', message: 'verification failed unexpectedly' }
-    return { status: 500, headers, body, text: JSON.stringify(body) }
+    return { status: statusOf('ERR_INTERNAL'), headers, body, text: JSON.stringify(body) }
   }
   if (err.status === 401) {
     headers['www-authenticate'] =
@@ -77,6 +79,16 @@ export function failureResponse(err: unknown): FailureResponse {
   }
   const body = { error: err.code, message: err.message }
   return { status: err.status, headers, body, text: JSON.stringify(body) }
+}
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+  try {
+    for await (const _ of stream) {
+      // discarded
+    }
+  } catch {
+    // the client went away: nothing left to read
+  }
 }
 
 /**
@@ -88,23 +100,16 @@ export async function readWebBody(
   stream: ReadableStream<Uint8Array>,
   limit: number,
 ): Promise<Buffer> {
-  const reader = stream.getReader()
   const chunks: Buffer[] = []
-  let size = 0
+  // preventCancel: over the limit the read stops without cancelling the request body...
+  const source = stream.values({ preventCancel: true })
   try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      size += r.value.byteLength
-      if (size > limit) {
-        void (async () => {
-          while (!(await reader.read()).done) {}
-        })().catch(() => {})
-        throw new BodyError('ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`, { limit })
-      }
-      chunks.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength))
-    }
+    // Copies: a framework may reuse the buffers it yields once the next chunk is read.
+    await readBounded(source, { limit }, (chunk) => void chunks.push(Buffer.from(chunk)))
   } catch (err) {
-    if (err instanceof BodyError) throw err
-    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+    // ...and the rest is read off and discarded, so the server can still send the 413.
+    if ((err as { code?: string }).code === 'ERR_BODY_TOO_LARGE') void drain(stream)
+    throw err
   }
   return Buffer.concat(chunks)
 }
@@ -114,7 +119,9 @@ export async function readWebBody(
  * the bytes back into the request stream before its end is signalled (`Readable#unshift`), so a
  * body parser that runs after the middleware reads exactly the bytes that were verified.
  * Over the limit, the rest of the body is read off and discarded, so the 413 reaches the client
- * instead of a reset connection.
+ * instead of a reset connection. (Not `readBounded`: a node stream's async iterator ends only
+ * after 'end' was emitted — too late to give the bytes back — and destroys the request when
+ * the read stops early.)
  */
 export function readNodeBody(
   req: Readable & { readonly complete?: boolean },
@@ -149,7 +156,7 @@ export function readNodeBody(
       // the bytes go back into the stream now (node emits 'end' only on an empty buffer).
       if (restore && req.complete === true) {
         const body = Buffer.concat(chunks)
-        if (restore && body.length > 0) req.unshift(body)
+        if (body.length > 0) req.unshift(body)
         settle(undefined, body)
       }
     }

@@ -34,7 +34,10 @@ test('each JWS algorithm names its digest in the table (none for EdDSA)', () => 
 test('keyUnfitFor says why without a file; assertKeyFitsAlgorithm adds the file', () => {
   const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey
   assert.equal(keyUnfitFor(ec, 'ES256'), undefined)
-  assert.equal(keyUnfitFor(ec, 'RS256'), 'algorithm RS256 needs an RSA key, but the key is an EC key')
+  assert.equal(
+    keyUnfitFor(ec, 'RS256'),
+    'algorithm RS256 needs an RSA key, but the key is an EC key',
+  )
   assert.match(
     keyUnfitFor(ec, 'ES384') ?? '',
     /needs an EC key on P-384, but the key is on prime256v1/,

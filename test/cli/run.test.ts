@@ -240,6 +240,27 @@ describe('CLI', () => {
     assert.doesNotMatch(r.stderr, /secret123/)
   })
 
+  test('inspect and gateway: an input file that cannot be read, or no token, is a usage error naming it', async () => {
+    const token = await cli(['inspect', '--token-file', join(dir, 'gone.txt')])
+    assert.equal(token.code, 2)
+    assert.match(token.stderr, /^kong-upstream-jwt: --token-file .*gone\.txt: no such file\n$/)
+    const none = await cli(['inspect']) // standard input is a terminal
+    assert.equal(none.code, 2)
+    assert.match(
+      none.stderr,
+      /no token: give it as an argument, with --token-file FILE, or on standard input/,
+    )
+    const config = await cli([
+      'gateway',
+      '--config',
+      join(dir, 'gone.yml'),
+      '--admin-listen',
+      'off',
+    ])
+    assert.equal(config.code, 2)
+    assert.match(config.stderr, /^kong-upstream-jwt: --config .*gone\.yml: no such file\n$/)
+  })
+
   test('jwks prints the public key set', async () => {
     const keys = join(dir, 'ca')
     const r = await cli([

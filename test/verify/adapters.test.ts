@@ -162,7 +162,7 @@ describe('framework adapters (real frameworks)', () => {
   test("Express in the README's order: the middleware, then express.json(); the verifier answers before the parser", async () => {
     const app = express()
     app.use(expressJwt({ verifier }))
-    app.use(express.json())
+    app.use(express.json({ limit: '1mb' }))
     app.post('/orders', (req, res) => {
       res.json({ consumer: req.upstreamJwt?.claims.consumerid, order: req.body })
     })
@@ -173,6 +173,27 @@ describe('framework adapters (real frameworks)', () => {
       const ok = await fetch(url, { method: 'POST', headers: await signed(), body: ORDER })
       assert.equal(ok.status, 200)
       assert.deepEqual(await ok.json(), { consumer: 'c-1', order: JSON.parse(ORDER) })
+      // A body in many chunks (streamed by the client) reaches the parser whole.
+      const large = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => `item-${i}`) })
+      const chunks = Array.from({ length: Math.ceil(large.length / 8192) }, (_, i) =>
+        Buffer.from(large.slice(i * 8192, (i + 1) * 8192)),
+      )
+      const streamed = await fetch(url, {
+        method: 'POST',
+        headers: await signed(large),
+        body: new ReadableStream({
+          async pull(controller) {
+            const next = chunks.shift()
+            if (next) {
+              await new Promise((r) => setTimeout(r, 1))
+              controller.enqueue(next)
+            } else controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+      assert.equal(streamed.status, 200)
+      assert.deepEqual(((await streamed.json()) as { order: unknown }).order, JSON.parse(large))
       // A bad token with malformed JSON: the verifier's 401, not the parser's 400.
       const bad = await fetch(url, {
         method: 'POST',

@@ -284,6 +284,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     before(async () => {
       const guard = upstreamJwt({
         ca: pki.files.rootPem,
+        audience: 'orders',
         requireBinding: true,
         onError: (err, req, res) => {
           seen.push({
@@ -486,7 +487,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     })
 
     test('with audience set the service is still read once; the body adds one call', async () => {
-      const id = await startInstance(rpc, { ...keys(), bind_request: true, audience: 'x' })
+      const id = await startInstance(rpc, { ...keys(), bind_request: true, audience: 'orders' })
       const req: KongRequest = {
         method: 'POST',
         target: '/orders',

@@ -165,6 +165,8 @@ class Verifier:
         """Verifies the token header's value for a request; ``body`` is the raw bytes received.
         Returns the claims or raises VerificationError."""
         now = time.time() if now is None else now
+        if not header_value:
+            raise VerificationError("ERR_TOKEN_MISSING", "no token in the request")
         # 1. Size, before parsing anything.
         if len(header_value) > MAX_TOKEN_LENGTH:
             raise _malformed(f"token is longer than {MAX_TOKEN_LENGTH} characters")

@@ -75,3 +75,13 @@ for (const language of ['python', 'go', 'java']) {
     })
   })
 }
+
+describe('examples/verify-go', () => {
+  it('http.Handler wrapper passes its go test (real server, body restored, changed body refused)', async () => {
+    const { stdout } = await run('go', ['test', '-count=1', './...'], {
+      cwd: join(EXAMPLES, 'verify-go'),
+      timeout: 300_000,
+    })
+    assert.match(stdout, /^ok\s+example\.com\/upstreamjwt\/upstreamjwt/m)
+  })
+})

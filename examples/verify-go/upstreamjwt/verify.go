@@ -121,6 +121,9 @@ func Verify(value string, req Request, p Policy) (map[string]any, error) {
 	if p.Now != nil {
 		now = p.Now()
 	}
+	if value == "" {
+		return nil, refuse("ERR_TOKEN_MISSING", "no token in the request")
+	}
 	// 1. Size, before parsing anything.
 	if len(value) > MaxTokenLength {
 		return nil, refuse("ERR_TOKEN_MALFORMED", "token is longer than %d characters", MaxTokenLength)

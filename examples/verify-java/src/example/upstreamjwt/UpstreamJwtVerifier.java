@@ -155,6 +155,9 @@ public final class UpstreamJwtVerifier {
    */
   public JsonNode verify(String headerValue, byte[] body, String method, String url, Instant now)
       throws VerificationException {
+    if (headerValue == null || headerValue.isEmpty()) {
+      throw new VerificationException("ERR_TOKEN_MISSING", "no token in the request");
+    }
     // 1. Size, before parsing anything.
     if (headerValue.length() > MAX_TOKEN_LENGTH) {
       throw malformed("token is longer than " + MAX_TOKEN_LENGTH + " characters");

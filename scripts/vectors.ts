@@ -4,6 +4,8 @@
  *
  *   npm run vectors               regenerate the tokens with the PKI that is there
  *   npm run vectors -- --new-pki  make a new PKI first (every token changes)
+ *   npm run vectors -- --check    write nothing; exit 1 when a checked-in vector differs from
+ *                                 what this script makes (tokens of ES and PS cases excepted)
  *
  * Tokens are deterministic where the algorithm is (RSASSA-PKCS1-v1_5, Ed25519): ids and times
  * are fixed, so a regeneration changes only ECDSA and RSA-PSS signatures. The expected outcome
@@ -692,9 +694,26 @@ const CASES: Case[] = [
   },
 ]
 
+/** ECDSA and RSA-PSS signatures are randomised: a fresh token differs in its signature only. */
+function sameVector(made: Vector, file: string): boolean {
+  if (!existsSync(file)) return false
+  const kept = JSON.parse(readFileSync(file, 'utf8')) as Vector
+  const unsigned = (v: Vector) => ({ ...v, token: v.token.slice(0, v.token.lastIndexOf('.')) })
+  const randomised = /"alg":"(ES|PS)\d+"/.test(
+    Buffer.from(made.token.replace(/^Bearer /, '').split('.')[0]!, 'base64url').toString(),
+  )
+  return randomised
+    ? JSON.stringify(unsigned(made)) === JSON.stringify(unsigned(kept))
+    : JSON.stringify(made) === JSON.stringify(kept)
+}
+
 async function main() {
-  if (process.argv.includes('--new-pki') || !existsSync(join(PKI, 'root.pem'))) await makePki()
+  const check = process.argv.includes('--check')
+  if (!check && (process.argv.includes('--new-pki') || !existsSync(join(PKI, 'root.pem')))) {
+    await makePki()
+  }
   const names = new Set<string>()
+  const stale: string[] = []
   for (const c of CASES) {
     if (names.has(c.name)) throw new Error(`two cases named ${c.name}`)
     names.add(c.name)
@@ -710,12 +729,29 @@ async function main() {
       error: c.error,
       check: c.check,
     }
-    writeFileSync(join(OUT, `${c.name}.json`), `${JSON.stringify(vector, null, 2)}\n`)
+    const file = join(OUT, `${c.name}.json`)
+    if (check) {
+      if (!sameVector(vector, file)) stale.push(c.name)
+    } else {
+      writeFileSync(file, `${JSON.stringify(vector, null, 2)}\n`)
+    }
   }
   for (const file of readdirSync(OUT)) {
     if (file.endsWith('.json') && file !== 'schema.json' && !names.has(file.slice(0, -5))) {
-      rmSync(join(OUT, file))
+      if (check) stale.push(file)
+      else rmSync(join(OUT, file))
     }
+  }
+  if (check) {
+    if (stale.length > 0) {
+      console.error(
+        `vectors differ from what npm run vectors makes: ${stale.join(', ')}. If the signer changed on purpose, run npm run vectors and commit the result.`,
+      )
+      process.exitCode = 1
+    } else {
+      console.log(`${names.size} vectors are what npm run vectors makes`)
+    }
+    return
   }
   console.log(`wrote ${names.size} vectors to vectors/`)
 }

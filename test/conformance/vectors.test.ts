@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import { describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { UpstreamJwtError } from '../../src/errors.js'
 import { createVerifier } from '../../src/verify/verifier.js'
@@ -68,6 +70,16 @@ describe('conformance vectors', () => {
     ]) {
       assert.ok(checks.has(check), `no vector for the ${check} rule`)
     }
+  })
+
+  it('are what npm run vectors makes from the checked-in PKI (the signer has not drifted)', async () => {
+    const script = resolve(VECTORS_DIR, '../scripts/vectors.ts')
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', script, '--check'],
+      { timeout: 120_000 },
+    )
+    assert.match(stdout, new RegExp(`^${vectors.length} vectors are what npm run vectors makes`))
   })
 
   describe('createVerifier agrees with every vector', () => {

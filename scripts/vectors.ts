@@ -378,7 +378,46 @@ const CASES: Case[] = [
     description: 'exp passed 10 s before now, inside the 30 s clock tolerance.',
     token: () => signed('valid-expired-within-tolerance', 'rsa', {}, withBody, NOW - 70),
   }),
+  valid({
+    name: 'valid-x5c-with-root',
+    description:
+      'x5c carries the whole chain, the root CA included: the path ends at the anchor that is in x5c too.',
+    token: () =>
+      rawSigned(
+        JSON.stringify({
+          typ: 'JWT',
+          alg: 'RS256',
+          x5c: [...x5c('rsa'), readCerts('root.pem')[0]!.raw.toString('base64')],
+        }),
+        claimsJson('valid-x5c-with-root'),
+        privateKey('rsa'),
+        'RS256',
+      ),
+  }),
+  valid({
+    name: 'valid-no-body-empty-sha256',
+    description:
+      'No body, and payloadhash is the SHA-256 of the empty input (as other signers write it) instead of "".',
+    token: () =>
+      rawSigned(
+        JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: x5c('rsa') }),
+        claimsJson('valid-no-body-empty-sha256').replace(
+          /"payloadhash":"[0-9a-f]+"/,
+          `"payloadhash":"${createHash('sha256').digest('hex')}"`,
+        ),
+        privateKey('rsa'),
+        'RS256',
+      ),
+    body: Buffer.alloc(0),
+  }),
   // --- invalid -------------------------------------------------------------------------------
+  {
+    name: 'missing-token',
+    description: 'The token header is empty.',
+    check: 'structure',
+    error: 'ERR_TOKEN_MISSING',
+    token: () => '',
+  },
   {
     name: 'oversized-token',
     description: 'A correctly signed token longer than 64 KiB: refuse before parsing anything.',
@@ -614,6 +653,28 @@ const CASES: Case[] = [
     check: 'claims',
     error: 'ERR_TOKEN_EXPIRED',
     token: () => signed('expired', 'rsa', {}, withBody, NOW - 120),
+  },
+  {
+    name: 'iat-in-future',
+    description:
+      'iat is 300 s after now, beyond the 30 s tolerance (no nbf): a token from the future.',
+    check: 'claims',
+    error: 'ERR_CLAIM_INVALID',
+    token: () => signed('iat-in-future', 'rsa', {}, withBody, NOW + 300),
+  },
+  {
+    name: 'copied-certificate-other-key',
+    description:
+      "The gateway's real certificate chain in x5c, but the token is signed with another key: the chain is fine, the signature is not.",
+    check: 'signature',
+    error: 'ERR_SIGNATURE_INVALID',
+    token: () =>
+      rawSigned(
+        JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: x5c('rsa') }),
+        claimsJson('copied-certificate-other-key'),
+        privateKey('self-signed'),
+        'RS256',
+      ),
   },
   {
     name: 'not-yet-valid',

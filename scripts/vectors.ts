@@ -23,6 +23,8 @@ import {
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type Algorithm, signKeyInput } from '../src/core/algorithms.js'
+import { digestBytes } from '../src/core/body-digest.js'
 import {
   type GeneratedKeyPair,
   generateKeyPair,
@@ -32,8 +34,6 @@ import {
 } from '../src/keygen/certificates.js'
 import { resolveOptions } from '../src/options/resolve.js'
 import type { SignerOptions } from '../src/options/table.js'
-import { type Algorithm, signKeyInput } from '../src/signer/algorithms.js'
-import { digestBytes } from '../src/signer/body-digest.js'
 import { buildClaims } from '../src/signer/claims.js'
 import type { RequestFacts } from '../src/signer/facts.js'
 import { buildHeader, createSigningKey, encodeJson, signCompactSync } from '../src/signer/jws.js'

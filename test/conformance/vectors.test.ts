@@ -5,7 +5,7 @@ import { basename, dirname, resolve } from 'node:path'
 import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { UpstreamJwtError } from '../../src/errors.js'
+import { UpstreamJwtError } from '../../src/core/errors.js'
 import { createVerifier } from '../../src/verify/verifier.js'
 import { loadVectors, VECTORS_DIR } from '../helpers/vectors.js'
 

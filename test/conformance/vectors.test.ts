@@ -89,7 +89,7 @@ describe('conformance vectors', () => {
         const verifier = createVerifier({
           ca: resolve(dirname(file), policy.ca),
           // Passed even when null ("any audience"), so the policy is stated, never defaulted.
-          audience: policy.audience as string | string[],
+          audience: policy.audience as string | string[] | null,
           ...(policy.issuer !== null ? { issuer: policy.issuer } : {}),
           clockTolerance: policy.clock_tolerance,
           legacyX5c: policy.legacy_x5c,

@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'ERR_UPSTREAM_UNREACHABLE'
   | 'ERR_UPSTREAM_TIMEOUT'
   | 'ERR_FILE_EXISTS'
+  | 'ERR_NODE_UNSUPPORTED'
+  | 'ERR_PLUGINSERVER_NOT_FOUND'
   | 'ERR_USAGE'
 
 // Brands survive two copies of the package in one process (undici does the same): `instanceof`

@@ -29,12 +29,13 @@ export async function startPluginServer(
   pluginsDir: string,
   prefix: string,
   env: Record<string, string> = {},
+  options: { node?: string; server?: string } = {},
 ): Promise<PluginServer> {
   const socket = join(prefix, 'js_pluginserver.sock')
   const child = spawn(
-    process.execPath,
+    options.node ?? process.execPath,
     [
-      PLUGIN_SERVER,
+      options.server ?? PLUGIN_SERVER,
       '--plugins-directory',
       pluginsDir,
       '--kong-prefix',

@@ -57,7 +57,7 @@ export function kongConfText(pluginsDir: string, pluginServer: string): string {
 plugins = bundled,kong-upstream-jwt
 pluginserver_names = js
 pluginserver_js_socket = /usr/local/kong/js_pluginserver.sock
-pluginserver_js_start_cmd = ${pluginServer} --plugins-directory ${dir}
+pluginserver_js_start_cmd = ${pluginServer} --plugins-directory ${dir} --kong-prefix /usr/local/kong
 pluginserver_js_query_cmd = ${pluginServer} --plugins-directory ${dir} --dump-all-plugins
 # Bodies above this go to a file; Kong >= 3.8 reads them back for the hash (up to the
 # plugin's max_body_size), older Kong cannot and the plugin then answers 500.

@@ -42,6 +42,25 @@ describe('examples/kong', () => {
   })
   after(() => removeDir(dir))
 
+  test("the README's Kong section shows these files as they are", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+    const block = (lang: string) =>
+      (
+        new RegExp(`\`\`\`${lang}\n([\\s\\S]*?)\`\`\``).exec(
+          readme.slice(readme.indexOf('## Run in Kong')),
+        )?.[1] ?? ''
+      )
+        .split('\n')
+        .map((l) => l.replace(/^ {3}/, ''))
+        .join('\n')
+        .trimEnd()
+    assert.equal(
+      block('dockerfile'),
+      (await readFile(join(EXAMPLE, 'Dockerfile'), 'utf8')).trimEnd(),
+    )
+    assert.equal(block('yaml'), (await readFile(join(EXAMPLE, 'kong.yml'), 'utf8')).trimEnd())
+  })
+
   test('the standalone gateway loads its kong.yml', async () => {
     const config = await loadConfigFile(join(EXAMPLE, 'kong.yml'))
     assert.equal(config.services[0]?.name, 'orders')

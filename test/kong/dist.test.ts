@@ -21,6 +21,20 @@ import { NODE_VERSIONS, nodeBinary } from '../helpers/node-versions.js'
 import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const exec = promisify(execFile)
+
+/** Connects to the plugin server; a socket file may show before its listener is ready. */
+async function connectWhenListening(socket: string, output: () => string): Promise<KongRpc> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await KongRpc.connect(socket)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || attempt >= 40) {
+        throw new Error(`${(err as Error).message}; plugin server said: ${output()}`)
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 describe('packed tarball, installed into a prefix, on each Node version', {
@@ -131,9 +145,7 @@ describe('packed tarball, installed into a prefix, on each Node version', {
         },
       )
       t.after(() => ps.stop())
-      const rpc = await KongRpc.connect(ps.socket).catch((err) => {
-        throw new Error(`${err.message}; plugin server said: ${ps.output()}`)
-      })
+      const rpc = await connectWhenListening(ps.socket, ps.output)
       t.after(() => rpc.close())
       const id = await startInstance(rpc, {
         private_key_location: keys.key,

@@ -246,11 +246,7 @@ services:
   test("fails: the socket's folder does not exist", async () => {
     const setup = await node()
     setup.conf.pluginserver_js_socket = `${setup.dir}/gone/js_pluginserver.sock`
-    setup.conf.pluginserver_js_start_cmd += ` --kong-prefix ${setup.dir}/gone`
-    setup.conf.pluginserver_js_start_cmd = setup.conf.pluginserver_js_start_cmd.replace(
-      `--kong-prefix ${setup.dir}/prefix `,
-      '',
-    )
+    setup.conf.pluginserver_js_start_cmd = `${PLUGIN_SERVER} --plugins-directory ${setup.dir}/plugins --kong-prefix ${setup.dir}/gone`
     await failsWith(
       setup,
       'socket',

@@ -152,7 +152,7 @@ describe('examples/kong', () => {
     const url = `http://127.0.0.1:${port}/orders`
     const ok = await fetch(url, { method: 'POST', body, headers: { JWT: signed.stdout.trim() } })
     assert.equal(ok.status, 200, await ok.clone().text())
-    assert.equal((await ok.json()).aud, 'orders')
+    assert.equal(((await ok.json()) as { aud?: string }).aud, 'orders')
     const refused = await fetch(url, { method: 'POST', body })
     assert.equal(refused.status, 401)
     await refused.arrayBuffer()

@@ -108,6 +108,20 @@ describe('packed tarball, installed into a prefix, on each Node version', {
         new RegExp(`^pluginserver_js_start_cmd = ${server} --plugins-directory ${plugins}`, 'm'),
       )
 
+      const config = await exec(
+        join(prefix, 'bin', 'kong-upstream-jwt'),
+        ['kong', 'config', '--plugins-dir', plugins],
+        { env },
+      )
+      assert.equal(config.stderr, '')
+      assert.match(
+        config.stdout,
+        new RegExp(
+          `^pluginserver_js_query_cmd = ${server} --plugins-directory ${plugins} --dump-all-plugins$`,
+          'm',
+        ),
+      )
+
       const file = await readFile(join(plugins, 'kong-upstream-jwt.js'), 'utf8')
       assert.match(
         file.split('\n', 1)[0] as string,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readlink, realpath, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
@@ -13,6 +13,7 @@ import { writeKeys } from '../helpers/keys.js'
 import {
   handleEvent,
   KongRpc,
+  PLUGIN_NODE,
   PLUGIN_SERVER,
   type PluginServer,
   startInstance,
@@ -72,7 +73,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
   }
 
   test('plugin info, as Kong queries it: name, version, priority 790, access phase, schema', async () => {
-    const { stdout } = await exec(process.execPath, [
+    const { stdout } = await exec(PLUGIN_NODE, [
       PLUGIN_SERVER,
       '--plugins-directory',
       pluginsDir,
@@ -101,8 +102,15 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     assert.equal(viaRpc.Priority, 790)
   })
 
+  test('the plugin server runs on the Node under test (KONG_TEST_NODE)', {
+    skip: process.platform !== 'linux' && 'reads /proc',
+  }, async () => {
+    const exe = await readlink(`/proc/${server.child.pid}/exe`)
+    assert.equal(exe, await realpath(PLUGIN_NODE))
+  })
+
   test('loading the plugin prints nothing on stdout', async () => {
-    const { stdout } = await exec(process.execPath, [
+    const { stdout } = await exec(PLUGIN_NODE, [
       '-e',
       `require(${JSON.stringify(join(pluginsDir, 'kong-upstream-jwt.js'))})`,
     ])
@@ -334,7 +342,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       /^\/\/ kong-upstream-jwt \d+\.\d+\.\d+: Kong plugin for kong-js-pluginserver, self-contained/,
     )
     assert.doesNotMatch(file, /require\("(?!node:)[^"]*"\)/, 'only Node built-ins are required')
-    const { stdout } = await exec(process.execPath, [
+    const { stdout } = await exec(PLUGIN_NODE, [
       PLUGIN_SERVER,
       '--plugins-directory',
       target,
@@ -351,7 +359,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       await readFile(join(linked, 'kong-upstream-jwt.js'), 'utf8'),
       /^module\.exports = require\(".*dist\/kong\/plugin\.cjs"\)$/m,
     )
-    const dump = await exec(process.execPath, [
+    const dump = await exec(PLUGIN_NODE, [
       PLUGIN_SERVER,
       '--plugins-directory',
       linked,

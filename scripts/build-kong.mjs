@@ -55,6 +55,10 @@ export function writeKongTypes(dir = `${root}dist/kong`) {
       /^import \{([^}]*)\} from '(\.\/[^']+)';$/gm,
       "import type {$1} from '$2' with { 'resolution-mode': 'import' };",
     )
+    .replace(
+      /^export type \{([^}]*)\} from '(\.\/[^']+)';$/gm,
+      "import type {$1} from '$2' with { 'resolution-mode': 'import' };\nexport type {$1};",
+    )
     .replace(/import\("(\.\/[^"]+)"\)/g, `import("$1", { with: { 'resolution-mode': 'import' } })`)
   writeFileSync(`${dir}/entry.d.cts`, cjs)
   return `${dir}/entry.d.cts`

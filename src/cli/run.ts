@@ -3,7 +3,7 @@
  * (0 ok, 1 failed, 2 usage). `runCli` is the only caller of `process.exit`.
  * @module
  */
-import { UpstreamJwtError } from '../errors.js'
+import { UpstreamJwtError } from '../core/errors.js'
 import type { CliIo } from './io.js'
 import { type CliCommand, parseCli, UsageError } from './parse.js'
 
@@ -33,7 +33,6 @@ async function execute(command: CliCommand, io: CliIo): Promise<number> {
     throw new UpstreamJwtError(
       'ERR_NODE_UNSUPPORTED',
       `this command needs Node >= ${FULL_NODE.join('.')} (this is ${process.versions.node}); the kong commands and the Kong plugin file run on Node >= 18.19`,
-      500,
     )
   }
   switch (command.kind) {

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { fileExists } from '../../src/util/file-exists.js'
+import { fileExists } from '../../src/core/file-exists.js'
 
 const exec = promisify(execFile)
 const CACHE = fileURLToPath(new URL('../../.cache/node/', import.meta.url))

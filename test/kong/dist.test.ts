@@ -14,11 +14,11 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { importX509, jwtVerify } from 'jose'
+import { writeKeys } from '../../testing/keys.js'
+import { handleEvent, KongRpc, startInstance, startPluginServer } from '../../testing/kong.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { dockerfilePluginStep } from '../helpers/dockerfile.js'
-import { writeKeys } from '../helpers/keys.js'
-import { handleEvent, KongRpc, startInstance, startPluginServer } from '../helpers/kong.js'
 import { NODE_VERSIONS, nodeBinary } from '../helpers/node-versions.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const exec = promisify(execFile)
 

@@ -3,10 +3,10 @@ import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
+import { writeKeys } from '../../testing/keys.js'
+import { PLUGIN_SERVER } from '../../testing/kong.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { cli } from '../helpers/cli.js'
-import { writeKeys } from '../helpers/keys.js'
-import { PLUGIN_SERVER } from '../helpers/kong.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 interface Check {
   name: string

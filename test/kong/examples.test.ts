@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url'
 import { loadConfigFile } from '../../src/gateway/config.js'
 import { pluginEntries } from '../../src/kong/doctor/declarative.js'
 import { kongSchema } from '../../src/kong/schema.js'
+import { PLUGIN_SERVER } from '../../testing/kong.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { cli } from '../helpers/cli.js'
 import { dockerfileEnv, dockerfilePluginStep } from '../helpers/dockerfile.js'
-import { PLUGIN_SERVER } from '../helpers/kong.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/kong/', import.meta.url))
 

@@ -1,10 +1,10 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { UpstreamJwtError } from '../../errors.js'
+import { UpstreamJwtError } from '../../core/errors.js'
+import { fileExists } from '../../core/file-exists.js'
 import { runDoctor } from '../../kong/doctor/checks.js'
 import { isExecutable, locatePluginServer, PLUGIN_SERVER_BIN } from '../../kong/pluginserver.js'
-import { fileExists } from '../../util/file-exists.js'
 import type { CliIo } from '../io.js'
 import type { KongDoctorInput } from '../parse.js'
 
@@ -18,9 +18,8 @@ export async function pluginBundle(): Promise<string> {
   const script = resolve(ROOT, 'scripts/build-kong.mjs')
   if (!(await fileExists(script))) {
     throw new UpstreamJwtError(
-      'ERR_FILE_EXISTS',
+      'ERR_BUNDLE_MISSING',
       `${BUNDLE} is missing; reinstall kong-upstream-jwt`,
-      500,
     )
   }
   const { buildKongPlugin } = (await import(script)) as { buildKongPlugin: () => Promise<string> }
@@ -35,7 +34,6 @@ async function pluginServerPath(given: string | undefined, io: CliIo): Promise<s
       throw new UpstreamJwtError(
         'ERR_PLUGINSERVER_NOT_FOUND',
         `--pluginserver ${path}: no executable file there`,
-        500,
       )
     }
     return path

@@ -5,7 +5,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises'
-import { fileExists } from '../../util/file-exists.js'
+import { fileExists } from '../../core/file-exists.js'
 
 /** Where Kong looks for kong.conf when none is given (conf_loader DEFAULT_PATHS). */
 export const DEFAULT_CONF_PATHS = ['/etc/kong/kong.conf', '/etc/kong.conf'] as const

@@ -195,7 +195,11 @@ describe('packed tarball, installed into a prefix, on each Node version', {
             '/usr/local/kong/js_pluginserver.sock',
             join(kongPrefix, 'js_pluginserver.sock'),
           )
-          .replace('--kong-prefix /usr/local/kong', `--kong-prefix ${kongPrefix}`),
+          .replace('--kong-prefix /usr/local/kong', `--kong-prefix ${kongPrefix}`)
+          .replace(
+            `pluginserver_js_start_cmd = ${server}`,
+            `pluginserver_js_start_cmd = ${node} ${server}`,
+          ),
       )
       const doctor = await exec(
         join(prefix, 'bin', 'kong-upstream-jwt'),
@@ -205,6 +209,13 @@ describe('packed tarball, installed into a prefix, on each Node version', {
         },
       ).catch((err) => err)
       assert.match(doctor.stdout, /^all checks passed$/m, doctor.stdout)
+      assert.match(
+        doctor.stdout,
+        new RegExp(
+          `^ok {3}pluginserver-node: the plugin server runs on ${node} v${nodeVersion.replace(/\./g, '\\.')} `,
+          'm',
+        ),
+      )
 
       const req = await exec(
         node,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
@@ -61,7 +61,7 @@ services:
       plugins: 'bundled,kong-upstream-jwt',
       pluginserver_names: 'js',
       pluginserver_js_socket: `${dir}/prefix/js_pluginserver.sock`,
-      pluginserver_js_start_cmd: `${PLUGIN_SERVER} --plugins-directory ${dir}/plugins --kong-prefix ${dir}/prefix`,
+      pluginserver_js_start_cmd: `${process.execPath} ${PLUGIN_SERVER} --plugins-directory ${dir}/plugins --kong-prefix ${dir}/prefix`,
       pluginserver_js_query_cmd: `${PLUGIN_SERVER} --plugins-directory ${dir}/plugins --dump-all-plugins`,
       database: 'off',
       declarative_config: `${dir}/kong.yml`,
@@ -121,6 +121,7 @@ services:
         'pluginserver',
         'plugin-info',
         'socket',
+        'pluginserver-node',
         'declarative-config',
         'ssl-cert-key',
         'nginx-env',
@@ -271,6 +272,49 @@ services:
     const { checks } = await doctor(setup, ['--user', 'no-such-user-here'])
     const c = checks.find((x) => x.name === 'socket')
     assert.match(c?.message ?? '', /user no-such-user-here does not exist here/)
+  })
+
+  test("fails: the plugin server's #!/usr/bin/env finds no node where nginx's workers look", async () => {
+    const setup = await node()
+    const script = join(setup.dir, 'kong-js-pluginserver')
+    const original = await readFile(PLUGIN_SERVER, 'utf8')
+    await writeFile(script, original.replace(/^#!.*/, '#!/usr/bin/env kuj-no-such-node'), {
+      mode: 0o755,
+    })
+    setup.conf.pluginserver_js_start_cmd = `${script} --plugins-directory ${setup.dir}/plugins --kong-prefix ${setup.dir}/prefix`
+    await failsWith(
+      setup,
+      'pluginserver-node',
+      /the plugin server's #!\/usr\/bin\/env kuj-no-such-node finds no kuj-no-such-node in \/bin:\/usr\/bin: nginx gives its workers no PATH/,
+      /^pluginserver_js_start_cmd = \/path\/to\/node .*kong-js-pluginserver --plugins-directory /,
+    )
+    // With PATH passed to the workers, /usr/bin/env finds the node on it.
+    await symlink(process.execPath, join(setup.dir, 'kuj-no-such-node'))
+    setup.env.PATH = `${setup.dir}:${setup.env.PATH}`
+    setup.env.KONG_NGINX_MAIN_ENV = 'PATH'
+    const { code, stdout } = await doctor(setup)
+    assert.equal(code, 0, stdout)
+    assert.match(
+      stdout,
+      /^ok {3}pluginserver-node: the plugin server runs on .*kuj-no-such-node v\d+\.\d+\.\d+ \(found by \/usr\/bin\/env kuj-no-such-node in .* \(PATH passed by nginx_main_env\)\)$/m,
+    )
+  })
+
+  test("fails: the plugin server's #! names a node that is not there", async () => {
+    const setup = await node()
+    const script = join(setup.dir, 'kong-js-pluginserver')
+    await writeFile(
+      script,
+      (await readFile(PLUGIN_SERVER, 'utf8')).replace(/^#!.*/, '#!/opt/none/node'),
+      { mode: 0o755 },
+    )
+    setup.conf.pluginserver_js_start_cmd = `${script} --plugins-directory ${setup.dir}/plugins --kong-prefix ${setup.dir}/prefix`
+    await failsWith(
+      setup,
+      'pluginserver-node',
+      /^\/opt\/none\/node \(named by .*kong-js-pluginserver's #!\) cannot be run$/,
+      /\/path\/to\/node/,
+    )
   })
 
   test('fails: database = off without declarative_config', async () => {

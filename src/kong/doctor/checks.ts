@@ -73,6 +73,8 @@ const fail = (name: string, message: string, fix: string): DoctorCheck => ({
 /** A plugin server command line, as far as the checks need it. */
 interface ServerCommand {
   readonly executable: string | undefined
+  /** A Node named before the plugin server (`/usr/bin/node kong-js-pluginserver ...`). */
+  readonly interpreter: string | undefined
   readonly pluginsDir: string | undefined
   readonly kongPrefix: string
   readonly sockName: string
@@ -92,8 +94,10 @@ function optionValue(words: string[], names: string[]): string | undefined {
 /** Reads a start or query command (split on blanks; Kong hands it to a shell). */
 export function parseServerCommand(command: string): ServerCommand {
   const words = command.trim().split(/\s+/)
+  const at = words.findIndex((w) => basename(w) === PLUGIN_SERVER_BIN)
   return {
-    executable: words.find((w) => basename(w) === PLUGIN_SERVER_BIN),
+    executable: at >= 0 ? words[at] : undefined,
+    interpreter: at > 0 ? words[0] : undefined,
     pluginsDir: optionValue(words, ['--plugins-directory', '-plugins-directory', '-d']),
     kongPrefix: optionValue(words, ['--kong-prefix', '-kong-prefix', '-p']) ?? '/usr/local/kong',
     sockName: optionValue(words, ['--sock-name']) ?? 'js_pluginserver.sock',
@@ -280,6 +284,82 @@ async function checkPluginInfo(server: Server, env: DoctorInput['env']): Promise
     )
   }
   return pass(name, `${key} lists ${NAME} ${info.Version}, priority ${PRIORITY}, phase access`)
+}
+
+/** The lowest Node the plugin file runs on. */
+const MIN_NODE = [18, 19, 0] as const
+
+/** Where `/usr/bin/env node` looks when nginx gave its workers no PATH (glibc's default). */
+const WORKER_DEFAULT_PATH = '/bin:/usr/bin'
+
+async function nodeVersion(node: string, env: DoctorInput['env']): Promise<string | undefined> {
+  const { stdout, error } = await sh(`'${node.replace(/'/g, "'\\''")}' --version`, env)
+  return error ? undefined : stdout.trim()
+}
+
+/**
+ * The Node that runs the plugin server when worker 0 starts it. nginx clears its workers'
+ * environment (only `env` directives pass variables), so a `#!/usr/bin/env node` script finds
+ * node only in /bin or /usr/bin unless PATH is passed on.
+ */
+async function checkServerNode(
+  server: Server,
+  conf: KongConf,
+  env: DoctorInput['env'],
+): Promise<DoctorCheck> {
+  const name = 'pluginserver-node'
+  const key = `pluginserver_${server.name.replace(/-/g, '_')}_start_cmd`
+  const fix = `${key} = /path/to/node ${server.start.trim()}   # or install nodejs where /usr/bin/env finds it: /usr/bin/node`
+  let node = server.command.interpreter
+  let how = `named in ${key}`
+  if (!node) {
+    const first =
+      (await readFile(server.command.executable!, 'utf8').catch(() => '')).split('\n', 1)[0] ?? ''
+    const shebang = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first)
+    if (!shebang)
+      return fail(
+        name,
+        `${server.command.executable} does not start with #!: Kong cannot run it`,
+        fix,
+      )
+    if (basename(shebang[1]!) === 'env' && shebang[2]) {
+      const passed = new Set(nginxEnvNames(conf.get('nginx_main_env')))
+      const path = passed.has('PATH') ? (env.PATH ?? '') : WORKER_DEFAULT_PATH
+      for (const dir of path.split(':').filter(Boolean)) {
+        if (await isExecutable(join(dir, shebang[2]))) {
+          node = join(dir, shebang[2])
+          break
+        }
+      }
+      how = `found by ${first.slice(2).trim()} in ${path}${passed.has('PATH') ? ' (PATH passed by nginx_main_env)' : ' (nginx gives its workers no PATH)'}`
+      if (!node)
+        return fail(
+          name,
+          `the plugin server's ${first.trim()} finds no ${shebang[2]} in ${path}: nginx gives its workers no PATH`,
+          fix,
+        )
+    } else {
+      node = shebang[1]!
+      how = `named by ${server.command.executable}'s #!`
+    }
+  }
+  const version = await nodeVersion(node, env)
+  if (!version) return fail(name, `${node} (${how}) cannot be run`, fix)
+  const parts = version.replace(/^v/, '').split('.').map(Number)
+  let older = false
+  for (let i = 0; i < 3; i++) {
+    if ((parts[i] ?? 0) !== MIN_NODE[i]) {
+      older = (parts[i] ?? 0) < MIN_NODE[i]!
+      break
+    }
+  }
+  if (older)
+    return fail(
+      name,
+      `the plugin server would run on ${node} ${version} (${how}); the plugin needs Node >= ${MIN_NODE.join('.')}`,
+      fix,
+    )
+  return pass(name, `the plugin server runs on ${node} ${version} (${how})`)
 }
 
 async function checkSocket(
@@ -506,6 +586,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   if (server) {
     checks.push(await checkPluginInfo(server, input.env))
     checks.push(await checkSocket(server, user, input.user))
+    checks.push(await checkServerNode(server, conf, input.env))
   }
 
   let entries: PluginEntryRef[] = []

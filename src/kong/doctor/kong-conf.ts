@@ -48,7 +48,7 @@ export function parseKongConf(text: string): Record<string, string> {
       .trim()
     const eq = line.indexOf('=')
     if (eq <= 0) continue
-    const key = line.slice(0, eq).trim().toLowerCase()
+    const key = line.slice(0, eq).trim()
     let value = line.slice(eq + 1).trim()
     if (value === 'NONE') value = ''
     out[key] = value

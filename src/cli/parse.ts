@@ -12,6 +12,7 @@ import {
   packageVersion,
   parseListen,
   parseSize,
+  parseWorkers,
   positiveInteger,
   positiveOrZero,
 } from './arguments.js'
@@ -67,6 +68,8 @@ export interface GatewayInput {
   readonly clientBodyBufferSize: number
   readonly clientMaxBodySize: number
   readonly logLevel: string
+  /** Event loops sharing the listener: a number, or `auto` (one per core). */
+  readonly workers: number | 'auto'
 }
 
 /** What `verify` checks, from the command line. */
@@ -266,6 +269,12 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           new Option('--log-level <level>', 'log level; warn drops the access log lines')
             .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
             .default('info'),
+        )
+        .option(
+          '--workers <n|auto>',
+          'worker processes sharing the listener (auto = one per core)',
+          parseWorkers,
+          1,
         ),
     ),
   ).action((o) => {
@@ -289,6 +298,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         clientBodyBufferSize: o.clientBodyBufferSize,
         clientMaxBodySize: o.clientMaxBodySize,
         logLevel: o.logLevel,
+        workers: o.workers,
       },
     })
   })

@@ -11,11 +11,13 @@
  *   npm run bench:gateway
  *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1 BENCH_LARGE_MIB=512
  *   BENCH_CPU_PROF=dir   runs the gateway with --cpu-prof into dir (one .cpuprofile per process)
+ *   BENCH_GATEWAY_ARGS='--log-level warn'   extra gateway flags
  * Installs nginx and wrk with apt-get when they are missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import type { Algorithm } from '../src/signer/algorithms.js'
 import { writeKeys } from '../test/helpers/keys.js'
@@ -29,6 +31,8 @@ const LARGE_MIB = Number(process.env.BENCH_LARGE_MIB ?? 512)
 const ALGS = (process.env.BENCH_ALGS ?? 'RS256,ES256,EdDSA').split(',') as Algorithm[]
 const WORKERS = (process.env.BENCH_WORKERS ?? '1').split(',').map(Number)
 const CPU_PROF = process.env.BENCH_CPU_PROF
+// Extra gateway flags, e.g. BENCH_GATEWAY_ARGS='--log-level warn' to see what the access log costs.
+const GATEWAY_ARGS = process.env.BENCH_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? []
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
@@ -46,24 +50,27 @@ function need(binary: string, pkg: string) {
   }
 }
 
-function start(cmd: string, args: string[], ready: RegExp | undefined): Promise<ChildProcess> {
+/** Starts a server and resolves once `port` accepts connections (whatever it logs). */
+function start(cmd: string, args: string[], port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
-    const done = () => {
-      child.stdout?.removeAllListeners('data')
-      child.stdout?.resume() // the access log: read and dropped
-      resolve(child)
-    }
-    if (!ready) setTimeout(done, 500)
-    child.stdout?.on('data', (d) => {
-      out += d
-      if (ready?.test(out)) done()
-    })
+    child.stdout?.resume() // the access log: read and dropped
     child.stderr?.on('data', (d) => {
       out += d
     })
-    child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)))
+    const onExit = (code: number | null) => reject(new Error(`${cmd} exited ${code}: ${out}`))
+    child.once('exit', onExit)
+    const poll = () => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.destroy()
+        child.off('exit', onExit)
+        resolve(child)
+      })
+      socket.once('error', () => setTimeout(poll, 100))
+    }
+    poll()
   })
 }
 
@@ -202,6 +209,14 @@ interface Server {
 
 const dir = await makeTempDir()
 const children: ChildProcess[] = []
+// Interrupted: stop every server started, so none is left behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all(children.map(stop))
+      .then(() => removeDir(dir))
+      .then(() => process.exit(130))
+  })
+}
 try {
   need('nginx', 'nginx-light')
   need('wrk', 'wrk')
@@ -220,8 +235,11 @@ try {
   server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
     'auto',
   )
-  for (const conf of [upstreamConf, proxyConf]) {
-    children.push(await start('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], undefined))
+  for (const [conf, port] of [
+    [upstreamConf, upstreamPort],
+    [proxyConf, nginxPort],
+  ] as const) {
+    children.push(await start('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], port))
   }
   const upstream = `http://127.0.0.1:${upstreamPort}`
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
@@ -242,7 +260,7 @@ try {
     const reference = await start(
       process.execPath,
       ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, alg],
-      /ready/,
+      referencePort,
     )
     children.push(reference)
     servers.push({
@@ -276,8 +294,9 @@ try {
           'off',
           '--workers',
           String(workers),
+          ...GATEWAY_ARGS,
         ],
-        /gateway ready/,
+        port,
       )
       children.push(child)
       gateways.push({ child, port })
@@ -289,6 +308,7 @@ try {
       })
     }
 
+    for (const s of servers) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, '-d1s', s.url]) // warm-up
     const samples = new Map<string, Sample[]>()
     for (let rep = 0; rep < REPS; rep++) {
       // Rotate the order each rep, so no server always runs first (or right after another).
@@ -331,7 +351,7 @@ try {
       const spool = await start(
         process.execPath,
         ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, alg, 'spool'],
-        /ready/,
+        referencePort,
       )
       children.push(spool)
       const pids = [gateway.child.pid!, ...childPids(gateway.child.pid!)]

@@ -1,6 +1,8 @@
+import cluster from 'node:cluster'
 import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
-import { type Gateway, startGateway } from '../../gateway/gateway.js'
+import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/gateway.js'
+import { runWorker, startWorkers, workerCount } from '../../gateway/workers.js'
 import type { CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
 
@@ -25,9 +27,31 @@ export function quickConfig(input: GatewayInput): Record<string, unknown> {
  * the configuration and keys.
  */
 export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<number> {
-  let gateway: Gateway
+  let gateway: Pick<Gateway, 'reload'>
   let stop: () => Promise<void>
-  if (input.demo) {
+  const workers = workerCount(input.workers)
+  if (input.demo && workers > 1) throw new UsageError('--workers works with --config or --upstream')
+  const options: GatewayOptions = {
+    config: input.config ?? (input.demo ? {} : quickConfig(input)),
+    listen: input.listen,
+    adminListen: input.adminListen,
+    clientBodyBufferSize: input.clientBodyBufferSize,
+    clientMaxBodySize: input.clientMaxBodySize,
+    logger: pino({ name: 'kong-upstream-jwt', level: input.logLevel }),
+    env: io.env,
+  }
+  if (workers > 1 && cluster.isWorker) {
+    // A worker: the primary sends reload and shutdown over IPC; signals go to the primary.
+    await runWorker(options)
+    process.on('SIGHUP', () => {})
+    process.on('SIGINT', () => {})
+    return new Promise<number>(() => {})
+  }
+  if (workers > 1) {
+    const pool = await startWorkers({ ...options, workers, logger: options.logger! })
+    gateway = pool
+    stop = () => pool.close()
+  } else if (input.demo) {
     const demo = await startDemo({
       stateDir: input.stateDir,
       listen: input.listen,
@@ -38,16 +62,9 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     gateway = demo.gateway
     stop = () => demo.close()
   } else {
-    gateway = await startGateway({
-      config: input.config ?? quickConfig(input),
-      listen: input.listen,
-      adminListen: input.adminListen,
-      clientBodyBufferSize: input.clientBodyBufferSize,
-      clientMaxBodySize: input.clientMaxBodySize,
-      logger: pino({ name: 'kong-upstream-jwt', level: input.logLevel }),
-      env: io.env,
-    })
-    stop = () => gateway.close()
+    const single = await startGateway(options)
+    gateway = single
+    stop = () => single.close()
   }
   return new Promise((resolve) => {
     const onHup = () => void gateway.reload()

@@ -75,7 +75,10 @@ export function takeInBody(
 ): void {
   const tooLarge = declaredTooLarge(x.req, limits)
   // Refused before a byte is read, and before any 100 Continue (RFC 9110 §10.1.1).
-  if (tooLarge) return done(x, tooLarge)
+  if (tooLarge) {
+    done(x, tooLarge)
+    return
+  }
   const req = x.req
   if (expectsContinue(req)) x.res.writeContinue()
   const maxSize = limits.maxSize > 0 ? limits.maxSize : Number.POSITIVE_INFINITY

@@ -44,6 +44,10 @@ export class Exchange extends EventEmitter {
   upstream: string | undefined = undefined
   /** The client closed the connection before the response was sent whole. */
   aborted = false
+  /** The upstream's response head has been passed on; undici now writes into `res`. */
+  responding = false
+  /** undici's error that destroyed the client response (the upstream broke off after the head). */
+  destroyedBy: Error | undefined = undefined
   /** The client's HTTP framing was broken (node's parser code), answered 400. */
   malformed: string | undefined = undefined
 
@@ -63,11 +67,15 @@ export class Exchange extends EventEmitter {
     this.method = req.method ?? 'GET'
   }
 
-  /** The client went away: stop the upstream request (undici listens for 'abort'). */
+  /**
+   * The client response closed early: stop the upstream request (undici listens for 'abort').
+   * Once undici streams into the response it sees the close itself, and an abort then would
+   * hide the upstream's own failure (a body timeout destroys the response too).
+   */
   clientGone(): void {
     if (this.aborted) return
     this.aborted = true
-    this.emit('abort')
+    if (!this.responding) this.emit('abort')
   }
 }
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { BodyError, UpstreamJwtError } from '../errors.js'
 import { Exchange, sendJson } from './exchange.js'
-import { lingerOnClose } from './linger.js'
+import { drainThenClose } from './linger.js'
 import type { GatewayMetrics } from './metrics.js'
 import type { Runtime } from './runtime.js'
 import { authenticate } from './steps/authenticate.js'
@@ -10,7 +10,7 @@ import { forward } from './steps/forward.js'
 import { log } from './steps/log.js'
 import { route } from './steps/route.js'
 import { sign } from './steps/sign.js'
-import { type BodyLimits, takeInBody } from './steps/take-in-body.js'
+import { type BodyLimits, expectsContinue, takeInBody } from './steps/take-in-body.js'
 import { UpstreamError, type Upstreams } from './upstream.js'
 
 export type { BodyLimits } from './steps/take-in-body.js'
@@ -73,12 +73,14 @@ export function settleFailure(x: Exchange, err: unknown): void {
         : err.status in MESSAGES && err.status !== 401
           ? MESSAGES[err.status]!
           : err.message
-    if (err instanceof BodyError && err.status === 413) {
+    if (err instanceof BodyError && err.status === 413 && !expectsContinue(x.req)) {
       // The client may still be uploading: let it read the 413 (RFC 9112 §9.6).
-      lingerOnClose(res.socket)
-      x.req.resume()
+      sendJson(res, 413, { message, code: err.code })
+      drainThenClose(x.req, res)
+    } else {
+      // A client that expects 100 Continue has sent no body yet: close at once.
+      sendJson(res, err.status, { message, code: err.code }, err.status === 413)
     }
-    sendJson(res, err.status, { message, code: err.code }, err.status === 413)
   } else {
     x.status = 500
     x.error = `unexpected: ${(err as Error)?.message ?? String(err)}`

@@ -63,12 +63,15 @@ export function forward(
       // The upstream has answered, so the body was sent whole: a temp file can go now.
       if (body.file) void body.dispose()
       x.status = response.statusCode
+      x.responding = true
       res.writeHead(response.statusCode, clientHeaders(response.headers))
       return res
     },
     (err, afterHead) => {
       if (!err) return done(x, undefined)
-      const failure = classifyUpstreamFailure(err, service, {
+      // After the head undici reports a broken upstream as the response's premature close; the
+      // cause itself is the error the response was destroyed with.
+      const failure = classifyUpstreamFailure(x.destroyedBy ?? err, service, {
         afterHead,
         clientGone: x.aborted,
       })

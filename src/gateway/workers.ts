@@ -98,8 +98,11 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   cluster.on('message', (_worker, message: FromWorker) => {
     if (message && typeof message.kup === 'string') waiting.get(message.id)?.(message)
   })
-  const alive = () =>
-    Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected())
+  // Workers that are listening (and so have their message handlers): the live ones.
+  const listening = new Set<Worker>()
+  cluster.on('listening', (worker) => listening.add(worker))
+  cluster.on('exit', (worker) => listening.delete(worker))
+  const alive = () => [...listening].filter((w) => w.isConnected())
 
   /** Sends a message to every live worker and collects the replies (a silent one is skipped). */
   const ask = <T extends FromWorker>(make: (id: number) => ToWorker): Promise<T[]> =>
@@ -123,7 +126,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     ).then((replies) => replies.filter((r) => r !== undefined) as T[])
 
   let url = ''
-  const listening = new Promise<void>((resolve, reject) => {
+  const allListening = new Promise<void>((resolve, reject) => {
     let ready = 0
     const onListening = (_w: Worker, address: { address: string | null; port: number }) => {
       url ||= `http://${!address.address || address.address === '0.0.0.0' ? '127.0.0.1' : address.address}:${address.port}`
@@ -139,7 +142,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     cluster.on('exit', onEarlyExit)
   })
   for (let i = 0; i < options.workers; i++) cluster.fork()
-  await listening.catch(async (err) => {
+  await allListening.catch(async (err) => {
     closing = true
     for (const w of alive()) w.kill()
     throw err
@@ -148,7 +151,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   cluster.on('exit', (worker, code, signal) => {
     if (closing) return
     log.error(
-      { worker: worker.id, pid: worker.process.pid, code, signal },
+      { worker: worker.id, worker_pid: worker.process.pid, code, signal },
       'worker died; starting a replacement',
     )
     cluster.fork()
@@ -254,8 +257,10 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
               new Promise<void>((resolve) => {
                 if (w.isDead()) return resolve()
                 w.once('exit', () => resolve())
+                // Still starting (a replacement): nothing in flight, and no handler for the message.
+                if (!listening.has(w)) return void w.process.kill('SIGTERM')
                 const killer = setTimeout(
-                  () => w.kill('SIGKILL'),
+                  () => w.process.kill('SIGKILL'),
                   (options.drainTimeout ?? 10_000) + 5000,
                 )
                 killer.unref()

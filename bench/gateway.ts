@@ -259,7 +259,7 @@ try {
     const referencePort = await freePort()
     const reference = await start(
       process.execPath,
-      ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, alg],
+      ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, keys.certDer, alg],
       referencePort,
     )
     children.push(reference)
@@ -350,7 +350,17 @@ try {
     if (alg === 'RS256' && LARGE_MIB > 0) {
       const spool = await start(
         process.execPath,
-        ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, alg, 'spool'],
+        [
+          '--import',
+          'tsx',
+          REFERENCE,
+          String(referencePort),
+          upstream,
+          keys.key,
+          keys.certDer,
+          alg,
+          'spool',
+        ],
         referencePort,
       )
       children.push(spool)

@@ -2,8 +2,9 @@
  * The reference signing proxy: what "hash the body, sign on the crypto thread pool, forward"
  * costs with nothing else — node:http + undici, callbacks only (no promise on the hot path):
  * the body is read with 'data' events, signed with the crypto.sign callback and forwarded with
- * undici's Pool.stream. The gateway is measured against it. Run by bench/gateway.ts:
- *   node bench/reference-proxy.ts PORT UPSTREAM KEY.pem ALG [spool]
+ * undici's Pool.stream. It sends the token the gateway sends in quick mode (header with `x5c`,
+ * claims with `aud`), so both do the same protocol work. Run by bench/gateway.ts:
+ *   node bench/reference-proxy.ts PORT UPSTREAM KEY.pem CERT.der ALG [spool]
  * With `spool`, bodies go to a temp file while hashed (the large-body reference).
  */
 import { createHash, createPrivateKey, randomUUID, sign } from 'node:crypto'
@@ -13,7 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
 
-const [port, upstream, keyFile, alg, mode] = process.argv.slice(2) as [
+const [port, upstream, keyFile, certFile, alg, mode] = process.argv.slice(2) as [
+  string,
   string,
   string,
   string,
@@ -23,7 +25,8 @@ const [port, upstream, keyFile, alg, mode] = process.argv.slice(2) as [
 const key = createPrivateKey(readFileSync(keyFile))
 const digest = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`
 const keyInput = alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' as const } : key
-const header = Buffer.from(JSON.stringify({ typ: 'JWT', alg })).toString('base64url')
+const x5c = [readFileSync(certFile).toString('base64')]
+const header = Buffer.from(JSON.stringify({ typ: 'JWT', alg, x5c })).toString('base64url')
 const pool = new Pool(upstream, { connections: 256 })
 const dir = mode === 'spool' ? mkdtempSync(join(tmpdir(), 'ref-proxy-')) : ''
 
@@ -47,7 +50,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   function signAndForward(): void {
     const now = Math.floor(Date.now() / 1000)
     const payloadhash = size ? hash.digest('hex') : ''
-    const claims = { iat: now, exp: now + 60, jti: randomUUID(), payloadhash }
+    const claims = { aud: 'upstream', iat: now, exp: now + 60, jti: randomUUID(), payloadhash }
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
     sign(digest, Buffer.from(input), keyInput, (err, sig) => {
       if (err) return void res.destroy()

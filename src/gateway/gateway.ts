@@ -169,19 +169,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     log,
     proto: 'http',
+    onClosed: () => {
+      inFlight--
+    },
     limits: {
       bufferSize: options.clientBodyBufferSize ?? 1024 * 1024,
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },
   })
-  const onResponseClose = () => {
-    inFlight--
-  }
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++
     total++
-    res.once('close', onResponseClose)
     handle(req, res)
   }
   const proxy = createServer(onRequest)

@@ -23,6 +23,8 @@ export interface ProxyContext {
   readonly log: Logger
   readonly limits: BodyLimits
   readonly proto: 'http' | 'https'
+  /** Called once per request when its response closes (the gateway counts requests in flight). */
+  readonly onClosed?: () => void
 }
 
 const MESSAGES: Record<number, string> = {
@@ -33,10 +35,6 @@ const MESSAGES: Record<number, string> = {
 
 const EXCHANGE = Symbol('exchange')
 type WithExchange = ServerResponse & { [EXCHANGE]?: Exchange }
-
-function onResponseClose(this: WithExchange): void {
-  if (!this.writableFinished) this[EXCHANGE]?.clientGone()
-}
 
 /** The request in progress on a connection whose HTTP framing just broke (server 'clientError'). */
 export function exchangeOn(socket: { _httpMessage?: unknown }): Exchange | undefined {
@@ -115,10 +113,17 @@ export function createProxyHandler(ctx: ProxyContext) {
     sign(x, ctx.metrics, signed)
   }
 
+  const onClosed = ctx.onClosed
+  // One listener for every response, shared: no closure per request.
+  function onResponseClose(this: WithExchange): void {
+    if (!this.writableFinished) this[EXCHANGE]?.clientGone()
+    onClosed?.()
+  }
+
   return function handle(req: IncomingMessage, res: ServerResponse): Exchange {
     const x = new Exchange(ctx.runtime(), req, res)
     ;(res as WithExchange)[EXCHANGE] = x
-    res.once('close', onResponseClose)
+    res.on('close', onResponseClose)
     try {
       if (!route(x) || !authenticate(x)) finish(x)
       else takeInBody(x, ctx.limits, bodyTaken)

@@ -2,6 +2,7 @@ import cluster from 'node:cluster'
 import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/gateway.js'
+import { gatewayLogger } from '../../gateway/logger.js'
 import { runWorker, startWorkers, workerCount } from '../../gateway/workers.js'
 import type { CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
@@ -37,7 +38,7 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     adminListen: input.adminListen,
     clientBodyBufferSize: input.clientBodyBufferSize,
     clientMaxBodySize: input.clientMaxBodySize,
-    logger: pino({ name: 'kong-upstream-jwt', level: input.logLevel }),
+    logger: gatewayLogger(input.logLevel),
     env: io.env,
   }
   if (workers > 1 && cluster.isWorker) {

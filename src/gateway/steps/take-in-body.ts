@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
 import { BodyError } from '../../errors.js'
-import { BodyHasher } from '../../signer/body-digest.js'
+import { type BodyDigest, BodyHasher } from '../../signer/body-digest.js'
 import { type SpooledBody, spoolBody } from '../../signer/body-spool.js'
 import type { Exchange } from '../exchange.js'
 
@@ -15,19 +16,23 @@ export interface BodyLimits {
 
 const DISPOSED: Promise<void> = Promise.resolve()
 
-/** A body that fit in memory: nothing to dispose. */
-function memoryBody(hasher: BodyHasher, chunks: Buffer[]): SpooledBody {
-  const digest = hasher.digest()
-  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-  return {
-    digest,
-    bytes,
-    file: undefined,
-    stream: () => {
-      throw new Error('a body in memory is sent as bytes')
-    },
-    dispose: () => DISPOSED,
-    [Symbol.asyncDispose]: () => DISPOSED,
+/** A body that fit in memory: nothing to dispose. A class, so a request allocates no closures. */
+class MemoryBody implements SpooledBody {
+  readonly digest: BodyDigest
+  readonly bytes: Buffer
+  readonly file = undefined
+  constructor(digest: BodyDigest, bytes: Buffer) {
+    this.digest = digest
+    this.bytes = bytes
+  }
+  stream(): Readable {
+    return Readable.from(this.bytes.length > 0 ? [this.bytes] : [])
+  }
+  dispose(): Promise<void> {
+    return DISPOSED
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return DISPOSED
   }
 }
 
@@ -122,7 +127,10 @@ export function takeInBody(
     }
   }
   const onEnd = () => {
-    x.body = memoryBody(hasher, chunks)
+    x.body = new MemoryBody(
+      hasher.digest(),
+      chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+    )
     end(undefined)
   }
   const onError = (err: Error) =>

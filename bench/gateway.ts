@@ -19,10 +19,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import type { Algorithm } from '../src/signer/algorithms.js'
-import { writeKeys } from '../test/helpers/keys.js'
-import { freePort } from '../test/helpers/redis.js'
-import { makeTempDir, removeDir } from '../test/helpers/tmp.js'
+import type { Algorithm } from '../src/core/algorithms.js'
+import { writeKeys } from '../testing/keys.js'
+import { freePort } from '../testing/ports.js'
+import { makeTempDir, removeDir } from '../testing/tmp.js'
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8)
 const REPS = Number(process.env.BENCH_REPS ?? 3)

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SpooledBody } from '../signer/body-spool.js'
 import type { ConsumerRef } from '../signer/facts.js'
 import type { IssuedToken } from '../signer/signer.js'
+import type { SpooledBody } from './body-spool.js'
 import type { RouteMatch } from './router.js'
 import type { Runtime } from './runtime.js'
 

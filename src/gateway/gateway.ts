@@ -2,7 +2,8 @@ import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { type Logger, pino } from 'pino'
-import { UpstreamJwtError } from '../errors.js'
+import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
+import { UpstreamJwtError } from '../core/errors.js'
 import type { JsonWebKeySet } from '../signer/signer.js'
 import { createAdminServer } from './admin.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
@@ -95,9 +96,8 @@ export function listenOn(server: Server, address: ListenAddress): Promise<string
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
         reject(
           new UpstreamJwtError(
-            'ERR_USAGE',
+            'ERR_LISTEN_FAILED',
             `cannot listen on ${where} (${err.code}); choose another address with --listen / --admin-listen`,
-            500,
             { cause: err },
           ),
         )
@@ -173,7 +173,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       inFlight--
     },
     limits: {
-      bufferSize: options.clientBodyBufferSize ?? 1024 * 1024,
+      bufferSize: options.clientBodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE,
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },

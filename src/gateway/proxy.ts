@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import { BodyError, UpstreamJwtError } from '../errors.js'
+import { BodyError, UpstreamJwtError } from '../core/errors.js'
 import { Exchange, sendJson } from './exchange.js'
 import { drainThenClose } from './linger.js'
 import type { GatewayMetrics } from './metrics.js'

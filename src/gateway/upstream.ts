@@ -1,35 +1,9 @@
 import type { Readable, Writable } from 'node:stream'
 import { type Dispatcher, Pool } from 'undici'
-import { UpstreamJwtError } from '../errors.js'
+import { UpstreamError } from '../core/errors.js'
 import type { ServiceEntry } from './config.js'
 
-/**
- * The upstream failed: unreachable or broke off (502), or too slow (504). The client sees Kong's
- * message only; `upstream` and `reason` say which upstream and why, for the log.
- */
-export class UpstreamError extends UpstreamJwtError {
-  /** `host:port` of the upstream. */
-  readonly upstream: string
-  /** The cause's code (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_BODY_TIMEOUT`, …). */
-  readonly reason: string
-  /** The upstream's response head had already been passed on to the client. */
-  readonly afterHead: boolean
-  constructor(
-    status: 502 | 504,
-    message: string,
-    options: { cause?: unknown; upstream: string; reason: string; afterHead?: boolean },
-  ) {
-    super(
-      status === 504 ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
-      message,
-      status,
-      options,
-    )
-    this.upstream = options.upstream
-    this.reason = options.reason
-    this.afterHead = options.afterHead ?? false
-  }
-}
+export { UpstreamError }
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -97,8 +71,12 @@ export function classifyUpstreamFailure(
     afterHead: context.afterHead,
   }
   return TIMEOUT_CODES.has(code)
-    ? new UpstreamError(504, 'The upstream server is timing out', options)
-    : new UpstreamError(502, 'An invalid response was received from the upstream server', options)
+    ? new UpstreamError('ERR_UPSTREAM_TIMEOUT', 'The upstream server is timing out', options)
+    : new UpstreamError(
+        'ERR_UPSTREAM_UNREACHABLE',
+        'An invalid response was received from the upstream server',
+        options,
+      )
 }
 
 /** A request for `Upstreams.send`: undici's options, with a body made fresh per attempt. */

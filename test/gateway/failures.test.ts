@@ -5,8 +5,8 @@ import { Writable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
 import { type Gateway, startGateway } from '../../src/gateway/gateway.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 interface LogLine {

@@ -6,8 +6,8 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))

@@ -1,3 +1,4 @@
+import { hostWithPort } from '../../core/defaults.js'
 import type { RequestFacts } from '../../signer/facts.js'
 import type { Exchange } from '../exchange.js'
 import type { GatewayMetrics } from '../metrics.js'
@@ -7,9 +8,7 @@ export function upstreamHostOf(x: Exchange): string {
   const { route } = x.match!
   const service = route.service
   if (route.preserve_host && x.req.headers.host) return x.req.headers.host
-  return service.port === (service.protocol === 'https' ? 443 : 80)
-    ? service.host
-    : `${service.host}:${service.port}`
+  return hostWithPort(service.protocol, service.host, service.port)
 }
 
 /** What the token says about the request: the facts as the upstream will receive them. */

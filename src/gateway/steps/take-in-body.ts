@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
-import { BodyError } from '../../errors.js'
-import { type BodyDigest, BodyHasher } from '../../signer/body-digest.js'
-import { type SpooledBody, spoolBody } from '../../signer/body-spool.js'
+import { type BodyDigest, BodyHasher } from '../../core/body-digest.js'
+import { BodyError } from '../../core/errors.js'
+import { type SpooledBody, spoolBody } from '../body-spool.js'
 import type { Exchange } from '../exchange.js'
 
 /** Body limits of the proxy listener (Kong's nginx_http_client_* settings). */

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ConsumerRef } from '../signer/facts.js'
 import type { IssuedToken } from '../signer/signer.js'
@@ -13,10 +12,11 @@ const NONE: readonly string[] = []
  * sign, forward, log): what each step learns, in one object of fixed shape, so the steps are
  * plain functions and the access log is one record.
  *
- * It is also the signal undici aborts the upstream request on (an EventEmitter with `aborted`
- * and an 'abort' event): an AbortController per request costs a measurable share of the CPU.
+ * It is also the signal undici aborts the upstream request on: undici takes any object with
+ * `aborted`, `on`/`once` and `removeListener` for 'abort'. One listener slot is all it uses, and
+ * an AbortController or EventEmitter per request costs a measurable share of the CPU.
  */
-export class Exchange extends EventEmitter {
+export class Exchange {
   readonly started = performance.now()
   readonly method: string
   /** The request path as the client sent it, without the query. */
@@ -55,8 +55,9 @@ export class Exchange extends EventEmitter {
   readonly req: IncomingMessage
   readonly res: ServerResponse
 
+  #onAbort: (() => void) | undefined = undefined
+
   constructor(runtime: Runtime, req: IncomingMessage, res: ServerResponse) {
-    super()
     this.runtime = runtime
     this.req = req
     this.res = res
@@ -75,7 +76,26 @@ export class Exchange extends EventEmitter {
   clientGone(): void {
     if (this.aborted) return
     this.aborted = true
-    if (!this.responding) this.emit('abort')
+    const onAbort = this.#onAbort
+    this.#onAbort = undefined
+    if (!this.responding) onAbort?.()
+  }
+
+  /** For undici: the one 'abort' listener. */
+  once(_event: 'abort', listener: () => void): this {
+    this.#onAbort = listener
+    return this
+  }
+
+  /** For undici, which checks that a signal has `on`. */
+  on(event: 'abort', listener: () => void): this {
+    return this.once(event, listener)
+  }
+
+  /** For undici, when the request is done. */
+  removeListener(_event: 'abort', listener: () => void): this {
+    if (this.#onAbort === listener) this.#onAbort = undefined
+    return this
   }
 }
 

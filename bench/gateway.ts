@@ -9,7 +9,7 @@
  * Then a 512 MiB upload: throughput and peak RSS of the gateway, against the spooling reference.
  *
  *   npm run bench:gateway
- *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1 BENCH_LARGE_MIB=512
+ *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1,2 BENCH_LARGE_MIB=512
  *   BENCH_CPU_PROF=dir   runs the gateway with --cpu-prof into dir (one .cpuprofile per process)
  *   BENCH_GATEWAY_ARGS='--log-level warn'   extra gateway flags
  * Installs nginx and wrk with apt-get when they are missing.
@@ -29,7 +29,7 @@ const REPS = Number(process.env.BENCH_REPS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const LARGE_MIB = Number(process.env.BENCH_LARGE_MIB ?? 512)
 const ALGS = (process.env.BENCH_ALGS ?? 'RS256,ES256,EdDSA').split(',') as Algorithm[]
-const WORKERS = (process.env.BENCH_WORKERS ?? '1').split(',').map(Number)
+const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number)
 const CPU_PROF = process.env.BENCH_CPU_PROF
 // Extra gateway flags, e.g. BENCH_GATEWAY_ARGS='--log-level warn' to see what the access log costs.
 const GATEWAY_ARGS = process.env.BENCH_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? []

@@ -69,8 +69,9 @@ export interface GatewayInput {
   readonly clientBodyBufferSize: number
   readonly clientMaxBodySize: number
   readonly logLevel: string
-  /** Event loops sharing the listener: a number, or `auto` (one per core). */
-  readonly workers: number | 'auto'
+  /** Worker processes sharing the listener: a number, `auto` (one per core), or unset (the
+   * default: `auto`, or 1 with `--demo`). */
+  readonly workers: number | 'auto' | undefined
 }
 
 /** What `verify` checks, from the command line. */
@@ -268,9 +269,8 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         )
         .option(
           '--workers <n|auto>',
-          'worker processes sharing the listener (auto = one per core)',
+          'worker processes sharing the listener (default auto = one per core; --demo: 1)',
           parseWorkers,
-          1,
         ),
     ),
   ).action((o) => {

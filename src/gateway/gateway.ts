@@ -40,6 +40,11 @@ export interface GatewayOptions {
   readonly drainTimeout?: number
   /** Watch the config file and reload when it changes; default true for a file. */
   readonly watch?: boolean
+  /**
+   * What the ready and stopped log lines call this process: `gateway` (default), or `worker`
+   * for one of `--workers` (the primary logs the gateway's lines once all workers listen).
+   */
+  readonly role?: 'gateway' | 'worker'
 }
 
 /** What `/status` reports of one gateway process. */
@@ -259,7 +264,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
   }
 
-  log.info({ proxy: url, admin: adminUrl }, 'kong-upstream-jwt gateway ready')
+  const role = options.role ?? 'gateway'
+  log.info({ proxy: url, admin: adminUrl }, `kong-upstream-jwt ${role} ready`)
 
   let closing: Promise<void> | undefined
   return {
@@ -287,7 +293,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await closed
         await upstreams.close()
         runtime.close()
-        log.info({ drained: inFlight === 0 }, 'kong-upstream-jwt gateway stopped')
+        log.info({ drained: inFlight === 0 }, `kong-upstream-jwt ${role} stopped`)
       })()
       return closing
     },

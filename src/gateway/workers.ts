@@ -52,7 +52,24 @@ const REPLY_TIMEOUT = 5000
  * registry is the one prom-client's AggregatorRegistry collects.
  */
 export async function runWorker(options: GatewayOptions): Promise<Gateway> {
-  const gateway = await startGateway({ ...options, adminListen: false, watch: false })
+  let stopping = false
+  // Leave by running out of work rather than process.exit(), so the last log lines are
+  // written; the timer (unref'd) is the backstop should a handle stay open.
+  const shutdown = () => {
+    if (stopping) return
+    stopping = true
+    void gateway.close().then(() => {
+      options.logger?.flush()
+      setTimeout(() => process.exit(0), 2000).unref()
+      process.disconnect?.()
+    })
+  }
+  const gateway = await startGateway({
+    ...options,
+    adminListen: false,
+    watch: false,
+    role: 'worker',
+  })
   AggregatorRegistry.setRegistries([gateway.metrics.registry])
   new AggregatorRegistry() // installs prom-client's reply to the primary's metrics requests
   process.on('message', (message: ToWorker) => {
@@ -67,9 +84,15 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
       }
       process.send?.(reply)
     } else if (message?.kup === 'shutdown') {
-      void gateway.close().then(() => process.exit(0))
+      shutdown()
     }
   })
+  // A service manager may signal every process of the group (systemd's default KillMode,
+  // Ctrl-C in a terminal): a worker drains on SIGTERM/SIGINT as on the primary's message, and
+  // leaves SIGHUP to the primary, which reloads every worker.
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+  process.on('SIGHUP', () => {})
   return gateway
 }
 

@@ -28,10 +28,11 @@ class Running {
   readonly lines: Line[] = []
   readonly child: ChildProcess
   exitCode: Promise<number | null>
-  constructor(args: string[]) {
+  constructor(args: string[], options: { detached?: boolean } = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'gateway', ...args], {
       env: { PATH: process.env.PATH ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached === true,
     })
     let buffered = ''
     this.child.stdout?.on('data', (d) => {
@@ -221,6 +222,29 @@ describe('--workers: real processes sharing the listener', () => {
       }
     } finally {
       upstream.delay = 0
+    }
+  })
+
+  test('SIGTERM to the whole process group (as systemd sends it): every worker drains, exit 0', async () => {
+    const group = new Running(
+      ['--config', file, '--workers', '2', '--listen', '127.0.0.1:0', '--admin-listen', 'off'],
+      { detached: true },
+    )
+    try {
+      const ready = await group.waitFor('primary ready', (l) => l.workers === 2)
+      upstream.delay = 700
+      const inflight = get(`${ready.proxy}/b/slow`)
+      await new Promise((r) => setTimeout(r, 200))
+      process.kill(-group.child.pid!, 'SIGTERM')
+      assert.equal((await inflight).status, 200, 'the request in flight is answered')
+      assert.equal(await group.exitCode, 0)
+      await group.waitFor(
+        'workers stopped',
+        () => group.lines.filter((l) => l.msg === 'kong-upstream-jwt worker stopped').length === 2,
+      )
+    } finally {
+      upstream.delay = 0
+      await group.stop()
     }
   })
 })

@@ -40,7 +40,8 @@ export const ERRORS = {
   ERR_OPTION_INVALID: {
     class: 'ConfigError',
     status: 500,
-    description: 'an option value outside its type or range, or a kong.yml entity that cannot run',
+    description:
+      'an option value outside its type or range (a verifier without `audience`), or a kong.yml entity that cannot run',
   },
   ERR_KEY_NOT_FOUND: {
     class: 'KeyError',
@@ -213,7 +214,8 @@ export const ERRORS = {
   ERR_USAGE: {
     class: 'UsageError',
     status: 400,
-    description: 'CLI: a command line that cannot be run (exit 2)',
+    description:
+      'CLI: a command line that cannot be run: a bad flag or a value out of range, an input file that cannot be read (named), no token (exit 2)',
   },
   ERR_FILE_EXISTS: {
     class: 'UpstreamJwtError',
@@ -224,6 +226,17 @@ export const ERRORS = {
     class: 'UpstreamJwtError',
     status: 500,
     description: 'CLI `kong`: the Kong plugin bundle is missing from the installed package',
+  },
+  ERR_PLUGINSERVER_NOT_FOUND: {
+    class: 'UpstreamJwtError',
+    status: 500,
+    description: 'CLI `kong`: `--pluginserver PATH` names no executable file',
+  },
+  ERR_NODE_UNSUPPORTED: {
+    class: 'UpstreamJwtError',
+    status: 500,
+    description:
+      'CLI: a command other than `kong` run on a Node below 20.18.1 (the `kong` commands run on 18.19)',
   },
   ERR_INTERNAL: {
     class: 'UpstreamJwtError',

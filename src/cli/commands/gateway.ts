@@ -4,7 +4,7 @@ import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/gateway.js'
 import { gatewayLogger } from '../../gateway/logger.js'
 import { runWorker, startWorkers, workerCount } from '../../gateway/workers.js'
-import type { CliIo } from '../io.js'
+import { assertReadable, type CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
 
 /** The configuration of quick mode: one service for every path, signed globally. */
@@ -28,6 +28,7 @@ export function quickConfig(input: GatewayInput): Record<string, unknown> {
  * the configuration and keys.
  */
 export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<number> {
+  if (input.config !== undefined) await assertReadable('--config', input.config)
   let gateway: Pick<Gateway, 'reload'>
   let stop: () => Promise<void>
   // One worker per core by default: measured on a 2-core machine, two workers answered 1.25x

@@ -346,7 +346,6 @@ try {
     }
 
     await stop(reference)
-    const gateway = gateways[0]!
     if (alg === 'RS256' && LARGE_MIB > 0) {
       const spool = await start(
         process.execPath,

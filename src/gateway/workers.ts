@@ -126,6 +126,13 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   cluster.on('listening', (worker) => listening.add(worker))
   cluster.on('exit', (worker) => listening.delete(worker))
   const alive = () => [...listening].filter((w) => w.isConnected())
+  // A message to a worker that is leaving fails with EPIPE; that must not stop the primary
+  // (prom-client's aggregator sends without a callback).
+  cluster.on('fork', (worker) =>
+    worker.on('error', (err: Error) =>
+      log.warn({ worker: worker.id, error: err.message }, 'message to a worker failed'),
+    ),
+  )
 
   /** Sends a message to every live worker and collects the replies (a silent one is skipped). */
   const ask = <T extends FromWorker>(make: (id: number) => ToWorker): Promise<T[]> =>
@@ -143,7 +150,10 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
               waiting.delete(id)
               resolve(m as T)
             })
-            worker.send(make(id))
+            // A worker that has just left (its own SIGTERM) cannot be written to: no reply.
+            worker.send(make(id), undefined, (err) => {
+              if (err) waiting.get(id)?.(undefined as never)
+            })
           }),
       ),
     ).then((replies) => replies.filter((r) => r !== undefined) as T[])
@@ -287,7 +297,9 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
                   (options.drainTimeout ?? 10_000) + 5000,
                 )
                 killer.unref()
-                w.send({ kup: 'shutdown' } satisfies ToWorker)
+                // Already leaving on its own signal (a group SIGTERM): nothing to tell it.
+                if (w.isConnected())
+                  w.send({ kup: 'shutdown' } satisfies ToWorker, undefined, () => {})
               }),
           ),
         )

@@ -84,6 +84,14 @@ function get(url: string): Promise<{ status: number; body: string }> {
   })
 }
 
+/** Waits until the upstream has the request: it is in flight in a worker, not in a backlog. */
+async function reachedUpstream(upstream: TestUpstream, before: number): Promise<void> {
+  for (let i = 0; i < 500 && upstream.seen.length === before; i++) {
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  assert.ok(upstream.seen.length > before, 'the request reached the upstream')
+}
+
 describe('--workers: real processes sharing the listener', () => {
   let dir: string
   let pki: Pki
@@ -187,6 +195,17 @@ describe('--workers: real processes sharing the listener', () => {
     }
   })
 
+  test('a change of the config file reloads every worker without a signal', async () => {
+    await writeFile(file, JSON.stringify(config(['/b', '/c'])))
+    // The file is polled (1 s); an earlier write may reload first, so wait for the new route.
+    const end = Date.now() + 20_000
+    while (Date.now() < end && (await get(`${proxy}/c/probe`)).status !== 200) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    for (let i = 0; i < 10; i++) assert.equal((await get(`${proxy}/c/${i}`)).status, 200)
+    assert.ok(gw.lines.some((l) => l.msg === 'workers reloaded'))
+  })
+
   test('a worker that dies is logged and replaced; the other carries on', async () => {
     const [victim] = gw.workerPids()
     assert.ok(victim)
@@ -211,8 +230,9 @@ describe('--workers: real processes sharing the listener', () => {
   test('SIGTERM drains every worker, then the primary exits 0', async () => {
     upstream.delay = 700
     try {
+      const seen = upstream.seen.length
       const inflight = get(`${proxy}/b/slow`)
-      await new Promise((r) => setTimeout(r, 200))
+      await reachedUpstream(upstream, seen)
       const pids = gw.workerPids()
       gw.child.kill('SIGTERM')
       assert.equal((await inflight).status, 200, 'the request in flight is answered')
@@ -233,8 +253,9 @@ describe('--workers: real processes sharing the listener', () => {
     try {
       const ready = await group.waitFor('primary ready', (l) => l.workers === 2)
       upstream.delay = 700
+      const seen = upstream.seen.length
       const inflight = get(`${ready.proxy}/b/slow`)
-      await new Promise((r) => setTimeout(r, 200))
+      await reachedUpstream(upstream, seen)
       process.kill(-group.child.pid!, 'SIGTERM')
       assert.equal((await inflight).status, 200, 'the request in flight is answered')
       assert.equal(await group.exitCode, 0)

@@ -4,6 +4,13 @@ import type { AddressInfo } from 'node:net'
 import { type Logger, pino } from 'pino'
 import { UpstreamJwtError } from '../errors.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
+import {
+  createHttpsListener,
+  type HttpsListener,
+  type ListenerTls,
+  loadListenerTls,
+  type SslFiles,
+} from './listener-tls.js'
 import { GatewayMetrics } from './metrics.js'
 import { createProxyHandler } from './proxy.js'
 import { buildRuntime, type Runtime } from './runtime.js'
@@ -17,10 +24,21 @@ export interface ListenAddress {
 
 /** Options of `startGateway`. */
 export interface GatewayOptions {
-  /** A `kong.yml` path (reloaded on SIGHUP via `reload()` and when the file changes), or a config. */
-  readonly config: string | GatewayConfig | Record<string, unknown>
+  /**
+   * A `kong.yml` path (reloaded on SIGHUP via `reload()` and when the file changes), a config,
+   * or a function making one (called again on every reload).
+   */
+  readonly config:
+    | string
+    | GatewayConfig
+    | Record<string, unknown>
+    | (() => Promise<Record<string, unknown>>)
   /** Proxy listener; default 0.0.0.0:8000. */
   readonly listen?: ListenAddress
+  /** HTTPS proxy listener (Kong's `proxy_listen … ssl`); needs `sslCert` and `sslKey`. */
+  readonly listenSsl?: ListenAddress
+  /** The HTTPS listener's default certificate (chain) and key files (Kong's `ssl_cert`, `ssl_cert_key`). */
+  readonly ssl?: SslFiles
   /** Admin listener (status, metrics, JWKS); default 127.0.0.1:8001; `false` for none. */
   readonly adminListen?: ListenAddress | false
   /** Body bytes kept in memory before spooling to disk; default 1 MiB. */
@@ -43,6 +61,8 @@ export interface GatewayOptions {
 export interface Gateway {
   /** Base URL of the proxy listener. */
   readonly url: string
+  /** Base URL of the HTTPS listener, when there is one. */
+  readonly sslUrl: string | undefined
   /** Base URL of the admin listener, when there is one. */
   readonly adminUrl: string | undefined
   readonly metrics: GatewayMetrics
@@ -57,6 +77,7 @@ export interface Gateway {
 
 async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConfig> {
   if (typeof source === 'string') return loadConfigFile(source)
+  if (typeof source === 'function') return parseConfig(await source())
   if (
     'routes' in source &&
     Array.isArray(source.routes) &&
@@ -68,7 +89,11 @@ async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConf
   return parseConfig(source)
 }
 
-function listenOn(server: Server, address: ListenAddress): Promise<string> {
+function listenOn(
+  server: Server | HttpsListener['server'],
+  address: ListenAddress,
+  scheme = 'http',
+): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const where = `${address.host}:${address.port}`
@@ -87,7 +112,7 @@ function listenOn(server: Server, address: ListenAddress): Promise<string> {
       server.removeAllListeners('error')
       const a = server.address() as AddressInfo
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
-      resolve(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${a.port}`)
+      resolve(`${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${a.port}`)
     })
   })
 }
@@ -119,7 +144,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     warn: (msg: string) => log.warn(msg),
     error: (msg: string) => log.error(msg),
   }
-  let runtime: Runtime = await buildRuntime(await loadConfig(options.config), {
+  if ((options.listenSsl === undefined) !== (options.ssl === undefined))
+    throw new UpstreamJwtError(
+      'ERR_USAGE',
+      'the HTTPS listener needs --listen-ssl with --ssl-cert and --ssl-key',
+      500,
+    )
+  const firstConfig = await loadConfig(options.config)
+  const listenerTls: ListenerTls | undefined = options.ssl
+    ? await loadListenerTls(options.ssl, firstConfig.certificates ?? [])
+    : undefined
+  let runtime: Runtime = await buildRuntime(firstConfig, {
     env,
     logger: signerLog,
   })
@@ -127,7 +162,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const upstreams = new Upstreams()
   let inFlight = 0
   let total = 0
-  const handle = createProxyHandler({
+  const handlerContext = {
     runtime: () => runtime,
     upstreams,
     metrics,
@@ -138,15 +173,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },
-  })
-  const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-    inFlight++
-    total++
-    handle(req, res).finally(() => {
-      inFlight--
-    })
-  })
+  } as const
+  const counted =
+    (handle: ReturnType<typeof createProxyHandler>) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      inFlight++
+      total++
+      handle(req, res).finally(() => {
+        inFlight--
+      })
+    }
+  const proxy = createServer(counted(createProxyHandler(handlerContext)))
   proxy.keepAliveTimeout = 60_000
+  // HTTPS listener (issue 14): the same handler, told the client spoke https.
+  const https = listenerTls
+    ? createHttpsListener(
+        listenerTls,
+        counted(createProxyHandler({ ...handlerContext, proto: 'https' })),
+      )
+    : undefined
+  if (https) https.server.keepAliveTimeout = 60_000
   const startedAt = Date.now()
   const admin =
     options.adminListen === false
@@ -175,12 +221,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const url = await listenOn(proxy, options.listen ?? { host: '0.0.0.0', port: 8000 })
   let adminUrl: string | undefined
+  let sslUrl: string | undefined
   try {
+    sslUrl =
+      https && options.listenSsl
+        ? await listenOn(https.server, options.listenSsl, 'https')
+        : undefined
     adminUrl = admin
       ? await listenOn(admin, options.adminListen || { host: '127.0.0.1', port: 8001 })
       : undefined
   } catch (err) {
     proxy.close()
+    https?.server.close()
     throw err
   }
 
@@ -188,10 +240,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const reload = () => {
     reloading ??= (async () => {
       try {
-        const next = await buildRuntime(await loadConfig(options.config), {
+        const config = await loadConfig(options.config)
+        const nextTls = options.ssl
+          ? await loadListenerTls(options.ssl, config.certificates ?? [])
+          : undefined
+        const next = await buildRuntime(config, {
           env,
           logger: signerLog,
         })
+        if (nextTls) https?.update(nextTls)
         // Requests in flight keep the runtime they started with; signers hold no resources.
         runtime = next
         log.info(
@@ -220,11 +277,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
   }
 
-  log.info({ proxy: url, admin: adminUrl }, 'kong-upstream-jwt gateway ready')
+  log.info({ proxy: url, proxy_ssl: sslUrl, admin: adminUrl }, 'kong-upstream-jwt gateway ready')
 
   let closing: Promise<void> | undefined
   return {
     url,
+    sslUrl,
     adminUrl,
     metrics,
     reload,
@@ -233,16 +291,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (watched) unwatchFile(watched)
         const closed = Promise.all([
           new Promise((r) => proxy.close(() => r(undefined))),
+          https ? new Promise((r) => https.server.close(() => r(undefined))) : undefined,
           admin ? new Promise((r) => admin.close(() => r(undefined))) : undefined,
         ])
         proxy.closeIdleConnections()
+        https?.server.closeIdleConnections()
         admin?.closeAllConnections()
         const deadline = Date.now() + (options.drainTimeout ?? 10_000)
         while (inFlight > 0 && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 20))
           proxy.closeIdleConnections()
+          https?.server.closeIdleConnections()
         }
         proxy.closeAllConnections()
+        https?.server.closeAllConnections()
         await closed
         await upstreams.close()
         runtime.close()

@@ -216,6 +216,8 @@ export function createProxyHandler(ctx: ProxyContext) {
       } else if (err instanceof UpstreamJwtError) {
         status = err.status
         error = `${err.code}: ${err.message}`
+        // Upstream TLS failures carry their cause (host:port, why) for the log only.
+        if ('detail' in err) error += ` (${String(err.detail)})`
         const message =
           err.status >= 500 && err.status < 502
             ? MESSAGES[500]

@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream'
 import { type Dispatcher, Pool } from 'undici'
 import { UpstreamJwtError } from '../errors.js'
 import type { ServiceEntry } from './config.js'
+import { tlsFailureCause, UpstreamTlsError, upstreamConnect } from './upstream-tls.js'
 
 /** The upstream failed: unreachable (502) or too slow (504). */
 export class UpstreamError extends UpstreamJwtError {
@@ -40,17 +41,19 @@ export class Upstreams {
   #pools = new Map<string, Pool>()
 
   pool(service: ServiceEntry): Pool {
-    let pool = this.#pools.get(service.id)
+    const origin = `${service.protocol}://${service.host.includes(':') ? `[${service.host}]` : service.host}:${service.port}`
+    // A reload that changes the address or the TLS material gets a pool of its own.
+    const key = `${service.id}|${origin}|${service.tls?.fingerprint ?? ''}`
+    let pool = this.#pools.get(key)
     if (!pool) {
-      const origin = `${service.protocol}://${service.host.includes(':') ? `[${service.host}]` : service.host}:${service.port}`
       pool = new Pool(origin, {
         connections: 256,
         keepAliveTimeout: 60_000,
-        connect: { timeout: service.connect_timeout },
+        connect: upstreamConnect(service.connect_timeout, service.tls),
         headersTimeout: service.read_timeout,
         bodyTimeout: service.read_timeout,
       })
-      this.#pools.set(service.id, pool)
+      this.#pools.set(key, pool)
     }
     return pool
   }
@@ -86,6 +89,9 @@ export class Upstreams {
         const code = codeOf(err)
         if (responded || (request.signal as { aborted?: boolean } | undefined)?.aborted) throw err
         if (RETRYABLE.has(code) && attempt < service.retries) continue
+        const tlsCause = tlsFailureCause(err)
+        if (tlsCause)
+          throw new UpstreamTlsError(`${service.host}:${service.port}: ${tlsCause}`, { cause: err })
         if (TIMEOUT_CODES.has(code))
           throw new UpstreamError(504, 'The upstream server is timing out', { cause: err })
         throw new UpstreamError(502, 'An invalid response was received from the upstream server', {

@@ -1,21 +1,56 @@
+import { readFile } from 'node:fs/promises'
 import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, startGateway } from '../../gateway/gateway.js'
 import type { CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
 
-/** The configuration of quick mode: one service for every path, signed globally. */
-export function quickConfig(input: GatewayInput): Record<string, unknown> {
+async function pemFile(file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    throw new UsageError(
+      `${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
+  }
+}
+
+/**
+ * The configuration of quick mode: one service for every path, signed globally. The TLS flags
+ * become Kong's entities and service fields; the files are read again on every reload.
+ */
+export async function quickConfig(input: GatewayInput): Promise<Record<string, unknown>> {
   if (input.upstream === undefined) throw new UsageError('--upstream is required')
+  const service: Record<string, unknown> = {
+    name: 'upstream',
+    url: input.upstream,
+    routes: [{ name: 'all', paths: ['/'], strip_path: false }],
+  }
+  const top: Record<string, unknown> = {}
+  if (!input.upstreamTlsVerify) service.tls_verify = false
+  if (input.upstreamCa !== undefined) {
+    // A ca_certificates entity holds one certificate: a bundle becomes one entity each.
+    const blocks =
+      (await pemFile(input.upstreamCa, '--upstream-ca')).match(
+        /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+      ) ?? []
+    if (blocks.length === 0)
+      throw new UsageError(`--upstream-ca ${input.upstreamCa} holds no PEM certificate`)
+    top.ca_certificates = blocks.map((cert, i) => ({ id: `upstream-ca-${i + 1}`, cert }))
+    service.ca_certificates = blocks.map((_, i) => `upstream-ca-${i + 1}`)
+  }
+  if (input.upstreamClientCert !== undefined && input.upstreamClientKey !== undefined) {
+    const [cert, key] = await Promise.all([
+      pemFile(input.upstreamClientCert, '--upstream-client-cert'),
+      pemFile(input.upstreamClientKey, '--upstream-client-key'),
+    ])
+    top.certificates = [{ id: 'upstream-client', cert, key }]
+    service.client_certificate = { id: 'upstream-client' }
+  }
   return {
     _format_version: '3.0',
-    services: [
-      {
-        name: 'upstream',
-        url: input.upstream,
-        routes: [{ name: 'all', paths: ['/'], strip_path: false }],
-      },
-    ],
+    ...top,
+    services: [service],
     plugins: [{ name: 'kong-upstream-jwt', config: input.signer }],
   }
 }
@@ -39,8 +74,13 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     stop = () => demo.close()
   } else {
     gateway = await startGateway({
-      config: input.config ?? quickConfig(input),
+      config: input.config ?? (() => quickConfig(input)),
       listen: input.listen,
+      listenSsl: input.listenSsl,
+      ssl:
+        input.sslCert !== undefined && input.sslKey !== undefined
+          ? { cert: input.sslCert, key: input.sslKey }
+          : undefined,
       adminListen: input.adminListen,
       clientBodyBufferSize: input.clientBodyBufferSize,
       clientMaxBodySize: input.clientMaxBodySize,

@@ -118,7 +118,8 @@ const CAUSES: Record<string, string> = {
   CERT_CHAIN_TOO_LONG: 'certificate chain longer than tls_verify_depth',
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED:
     'handshake refused: the upstream requires a client certificate',
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'handshake refused by the upstream',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    'handshake refused by the upstream (a client certificate required? no common protocol?)',
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA:
     'handshake refused: the upstream does not trust the client certificate',
   ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE:

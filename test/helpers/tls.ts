@@ -20,6 +20,7 @@ export function pem(leaf: Issued, ...issuers: Issued[]): PemPair {
  * client certificate.
  */
 export interface TlsPki {
+  readonly root: Issued
   readonly caPem: string
   readonly otherCaPem: string
   readonly server: PemPair
@@ -53,6 +54,7 @@ export async function makeTlsPki(): Promise<TlsPki> {
       leaf('default.test', ['default.test']),
     ])
   return {
+    root,
     caPem: root.cert.toString(),
     otherCaPem: other.cert.toString(),
     server: pem(server),

@@ -305,10 +305,10 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
       throw new UsageError(
         'give exactly one of --config kong.yml, --upstream URL (with --key/--cert) or --demo',
       )
-    if ((o.listenSsl === undefined) !== (o.sslCert === undefined || o.sslKey === undefined))
-      throw new UsageError('--listen-ssl needs --ssl-cert and --ssl-key (and they need it)')
     if (o.demo === true && o.listenSsl !== undefined)
       throw new UsageError('--listen-ssl is for --config or --upstream, not --demo')
+    if ((o.listenSsl === undefined) !== (o.sslCert === undefined || o.sslKey === undefined))
+      throw new UsageError('--listen-ssl, --ssl-cert and --ssl-key go together')
     if ((o.upstreamClientCert === undefined) !== (o.upstreamClientKey === undefined))
       throw new UsageError('--upstream-client-cert and --upstream-client-key go together')
     const upstreamTls =

@@ -6,6 +6,7 @@ import type { Request } from 'express'
 import type { FastifyRequest } from 'fastify'
 import {
   type ErrorCode,
+  KeyError,
   type ResolvedOptions,
   resolveOptions,
   type SignerOptions,
@@ -48,3 +49,8 @@ export const noneAllowed: VerifierOptions = { ca: 'ca.pem', algorithms: ['none']
 
 export const expressToken = (req: Request): VerifiedToken | undefined => req.upstreamJwt
 export const fastifyToken = (req: FastifyRequest): VerifiedToken | null => req.upstreamJwt
+
+// ERR_INTERNAL goes on the wire (middleware, Kong plugin, CLI), so it is a code of the union.
+export const internal: ErrorCode = 'ERR_INTERNAL'
+// @ts-expect-error a KeyError cannot carry a verifier's code: each code has one class
+export const wrongClass = new KeyError('ERR_CERT_UNTRUSTED', 'm')

@@ -4,7 +4,8 @@
  * @module
  */
 import { Command, CommanderError, Option } from 'commander'
-import { UpstreamJwtError } from '../errors.js'
+import { DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../core/defaults.js'
+import { UsageError } from '../core/errors.js'
 import type { KeygenOptions } from '../keygen/keygen.js'
 import type { SignerOptions } from '../options/table.js'
 import {
@@ -98,12 +99,7 @@ export interface VerifyInput {
   readonly payloadHash: 'required' | 'optional'
 }
 
-/** A command line that cannot be run; exit code 2. */
-export class UsageError extends UpstreamJwtError {
-  constructor(message: string) {
-    super('ERR_USAGE', message, 400)
-  }
-}
+export { UsageError }
 
 function keyFlags(command: Command): Command {
   return command
@@ -283,7 +279,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           '--client-body-buffer-size <size>',
           'body bytes kept in memory before spooling to disk',
           parseSize,
-          1024 * 1024,
+          DEFAULT_BODY_BUFFER_SIZE,
         )
         .option(
           '--client-max-body-size <size>',
@@ -381,7 +377,12 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     .option('--audience <aud>', 'expected audience')
     .option('-X, --method <method>', 'request method, for htm')
     .option('--url <url>', 'absolute request URL, for htu and htq')
-    .option('--clock-tolerance <seconds>', 'leeway for exp, nbf and iat', positiveOrZero, 30)
+    .option(
+      '--clock-tolerance <seconds>',
+      'leeway for exp, nbf and iat',
+      positiveOrZero,
+      DEFAULT_CLOCK_TOLERANCE_SECONDS,
+    )
     .option(
       '--max-token-age <seconds>',
       'refuse tokens issued longer ago (needs iat)',

@@ -2,7 +2,8 @@ import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Logger, pino } from 'pino'
-import { UpstreamJwtError } from '../errors.js'
+import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
+import { GatewayConfigError, UpstreamJwtError } from '../core/errors.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
 import {
   createHttpsListener,
@@ -100,9 +101,8 @@ function listenOn(
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
         reject(
           new UpstreamJwtError(
-            'ERR_USAGE',
+            'ERR_LISTEN_FAILED',
             `cannot listen on ${where} (${err.code}); choose another address with --listen / --admin-listen`,
-            500,
             { cause: err },
           ),
         )
@@ -145,10 +145,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     error: (msg: string) => log.error(msg),
   }
   if ((options.listenSsl === undefined) !== (options.ssl === undefined))
-    throw new UpstreamJwtError(
-      'ERR_USAGE',
-      'the HTTPS listener needs --listen-ssl with --ssl-cert and --ssl-key',
-      500,
+    throw new GatewayConfigError(
+      'the HTTPS listener needs listenSsl with ssl (--listen-ssl with --ssl-cert and --ssl-key)',
+      { option: 'listenSsl' },
     )
   const firstConfig = await loadConfig(options.config)
   const listenerTls: ListenerTls | undefined = options.ssl
@@ -169,7 +168,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     proto: 'http',
     limits: {
-      bufferSize: options.clientBodyBufferSize ?? 1024 * 1024,
+      bufferSize: options.clientBodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE,
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },

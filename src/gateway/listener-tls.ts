@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import { createSecureContext, type SecureContext } from 'node:tls'
-import { GatewayConfigError } from './config-fields.js'
+import { GatewayConfigError } from '../core/errors.js'
 import type { CertificateEntry } from './config-tls.js'
 
 /** Files of the default certificate (`--ssl-cert`, `--ssl-key`). */

@@ -5,7 +5,6 @@
  */
 import { checkServerIdentity, type PeerCertificate } from 'node:tls'
 import { buildConnector } from 'undici'
-import { UpstreamJwtError } from '../errors.js'
 import type { UpstreamTls } from './config-tls.js'
 
 /** The TLS part of undici's connect options (passed on to `tls.connect`). */
@@ -154,22 +153,4 @@ export function tlsFailureCause(err: unknown): string | undefined {
     e = e.cause as typeof e
   }
   return undefined
-}
-
-/**
- * The TLS handshake with the upstream failed. The client gets Kong's 502 message; `detail`
- * (upstream host:port and cause) is for the log only.
- */
-export class UpstreamTlsError extends UpstreamJwtError {
-  /** `host:port: cause`, for the log line. */
-  readonly detail: string
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super(
-      'ERR_UPSTREAM_TLS',
-      'An invalid response was received from the upstream server',
-      502,
-      options,
-    )
-    this.detail = detail
-  }
 }

@@ -5,10 +5,18 @@
  * without a body, 5 with one.
  * @module
  */
-import { UpstreamJwtError } from '../errors.js'
+
+import { digestBytes } from '../core/body-digest.js'
+import { hostWithPort } from '../core/defaults.js'
+import {
+  BodyError,
+  type ErrorCode,
+  SigningError,
+  statusOf,
+  UpstreamJwtError,
+} from '../core/errors.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { ResolvedOptions } from '../options/table.js'
-import { digestBytes } from '../signer/body-digest.js'
 import type { RequestFacts } from '../signer/facts.js'
 import { createSigner, type Signer } from '../signer/signer.js'
 
@@ -106,10 +114,10 @@ export class UpstreamJwtPlugin {
       const chunked = single(headers, 'transfer-encoding') !== undefined
       const length = declared === undefined ? undefined : Number(declared)
       if (length !== undefined && length > options.max_body_size) {
-        throw new UpstreamJwtError(
+        throw new BodyError(
           'ERR_BODY_TOO_LARGE',
           `request body exceeds max_body_size (${options.max_body_size} bytes)`,
-          413,
+          { limit: options.max_body_size },
         )
       }
       let body: Uint8Array | undefined
@@ -118,17 +126,16 @@ export class UpstreamJwtPlugin {
         const raw = await kong.request.get_raw_body(options.max_body_size)
         body = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : (raw ?? undefined)
         if (!body || body.length === 0 || (length !== undefined && body.length !== length)) {
-          throw new UpstreamJwtError(
-            'ERR_BODY_READ',
+          throw new BodyError(
+            'ERR_BODY_UNAVAILABLE',
             'request body could not be read whole (buffered to disk by nginx? use Kong >= 3.8 or raise nginx_http_client_body_buffer_size); not signing a hash of other bytes',
-            500,
           )
         }
         if (body.length > options.max_body_size) {
-          throw new UpstreamJwtError(
+          throw new BodyError(
             'ERR_BODY_TOO_LARGE',
             `request body exceeds max_body_size (${options.max_body_size} bytes)`,
-            413,
+            { limit: options.max_body_size },
           )
         }
       }
@@ -145,8 +152,8 @@ export class UpstreamJwtPlugin {
       await kong.service.request.set_header(signer.headerName, issued.value)
     } catch (err) {
       const known = err instanceof UpstreamJwtError
-      const status = known && (err.status === 413 || err.status === 500) ? err.status : 500
-      const code = known ? err.code : 'ERR_INTERNAL'
+      const code: ErrorCode = known ? err.code : 'ERR_INTERNAL'
+      const status = statusOf(code)
       const message = err instanceof Error ? err.message : String(err)
       try {
         await kong.log.err(
@@ -178,17 +185,12 @@ export class UpstreamJwtPlugin {
       r.get_raw_query(),
     ])
     if (!method || !scheme || !host || !path) {
-      throw new UpstreamJwtError(
-        'ERR_SIGNING_FAILED',
-        'bind_request needs the kong.service.request getters of Kong 3.x',
-        500,
-      )
+      throw new SigningError('bind_request needs the kong.service.request getters of Kong 3.x')
     }
-    const defaultPort = scheme === 'https' ? 443 : 80
     return {
       method,
       scheme,
-      host: port && port !== defaultPort ? `${host}:${port}` : host,
+      host: hostWithPort(scheme, host, port || undefined),
       path,
       query: query ?? '',
     }

@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parseCli } from '../../src/cli/parse.js'
 import { createVerifier } from '../../src/verify/verifier.js'
-import { makePki, type Pki } from '../helpers/pki.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { makeTlsPki, type TlsPki } from '../helpers/tls.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import { parseConfig } from '../../src/gateway/config.js'
 import { sniCandidates } from '../../src/gateway/listener-tls.js'
-import { issue } from '../helpers/pki.js'
+import { issue } from '../../testing/pki.js'
 import { makeTlsPki, pem, type TlsPki } from '../helpers/tls.js'
 
 describe("kong.yml TLS entities (Kong's names and checks)", () => {

@@ -7,9 +7,9 @@ import { connect } from 'node:tls'
 import { decodeJwt } from 'jose'
 import { pino } from 'pino'
 import { type Gateway, type GatewayOptions, startGateway } from '../../src/gateway/gateway.js'
-import { makePki, type Pki } from '../helpers/pki.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { makeTlsPki, type TlsPki } from '../helpers/tls.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 /** The subject CN of the certificate the listener serves for `servername` (none: no SNI). */
@@ -160,9 +160,6 @@ describe('HTTPS listener (--listen-ssl) with SNI and a default certificate', () 
   })
 
   test('--listen-ssl without a certificate is refused', async () => {
-    await assert.rejects(
-      startGateway(options({ ssl: undefined })),
-      /needs --listen-ssl with --ssl-cert and --ssl-key/,
-    )
+    await assert.rejects(startGateway(options({ ssl: undefined })), /needs listenSsl with ssl/)
   })
 })

@@ -3,9 +3,9 @@ import { request as httpRequest } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
 import { type Gateway, startGateway } from '../../src/gateway/gateway.js'
-import { issue, makePki, type Pki } from '../helpers/pki.js'
+import { issue, makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { makeTlsPki, pem, type TlsPki } from '../helpers/tls.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 /** A request with a Host header of our choosing; resolves status and parsed JSON body. */

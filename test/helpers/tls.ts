@@ -1,5 +1,5 @@
 import { privateKeyPem } from '../../src/keygen/certificates.js'
-import { type Issued, issue } from './pki.js'
+import { type Issued, issue } from '../../testing/pki.js'
 
 /** PEM text of a certificate (with its issuers) and its key. */
 export interface PemPair {

@@ -7,9 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { importX509, jwtVerify } from 'jose'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
-import { ALGORITHMS } from '../../src/signer/algorithms.js'
-import { cli } from '../helpers/cli.js'
-import { writeKeys } from '../helpers/keys.js'
+import { ALGORITHMS } from '../../src/core/algorithms.js'
+import { writeKeys } from '../../testing/keys.js'
 import {
   handleEvent,
   KongRpc,
@@ -17,10 +16,11 @@ import {
   type PluginServer,
   startInstance,
   startPluginServer,
-} from '../helpers/kong.js'
+} from '../../testing/kong.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { cli } from '../helpers/cli.js'
 import { openssl, p1363ToDer } from '../helpers/openssl.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const exec = promisify(execFile)
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
@@ -266,7 +266,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       rawBodyAnswer: null,
     })
     assert.equal(result.exit?.status, 500)
-    assert.equal((result.exit?.body as { code?: string } | undefined)?.code, 'ERR_BODY_READ')
+    assert.equal((result.exit?.body as { code?: string } | undefined)?.code, 'ERR_BODY_UNAVAILABLE')
     assert.deepEqual(result.setHeaders, {})
   })
 

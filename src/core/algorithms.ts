@@ -1,5 +1,5 @@
 import { constants, type KeyObject, type SignKeyObjectInput } from 'node:crypto'
-import { KeyError } from '../errors.js'
+import { KeyError } from './errors.js'
 
 /** The JWS algorithms the signer supports (RFC 7518 §3.1, RFC 8037 §3.1). */
 export const ALGORITHMS = [
@@ -31,24 +31,40 @@ export interface AlgorithmSpec {
   /** Signature length in bytes of an ECDSA signature in JOSE (r || s) form. */
   readonly signatureLength?: number
   readonly padding?: number
+  /**
+   * The HTTP Message Signatures algorithm name (RFC 9421 §6.2.2), where the registry has one
+   * for this JWS algorithm. For EdDSA it holds for Ed25519 keys only (`ed25519`); Ed448 has none.
+   */
+  readonly rfc9421?: string
 }
 
 const RSA_TYPES = ['rsa'] as const
 const PSS_TYPES = ['rsa', 'rsa-pss'] as const
 
 const SPECS: Record<Algorithm, AlgorithmSpec> = {
-  RS256: { digest: 'sha256', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
+  RS256: {
+    digest: 'sha256',
+    keyTypes: RSA_TYPES,
+    padding: constants.RSA_PKCS1_PADDING,
+    rfc9421: 'rsa-v1_5-sha256',
+  },
   RS384: { digest: 'sha384', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
   RS512: { digest: 'sha512', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
   PS256: { digest: 'sha256', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
   PS384: { digest: 'sha384', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS512: { digest: 'sha512', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
+  PS512: {
+    digest: 'sha512',
+    keyTypes: PSS_TYPES,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    rfc9421: 'rsa-pss-sha512',
+  },
   ES256: {
     digest: 'sha256',
     keyTypes: ['ec'],
     curve: 'prime256v1',
     jwkCurve: 'P-256',
     signatureLength: 64,
+    rfc9421: 'ecdsa-p256-sha256',
   },
   ES384: {
     digest: 'sha384',
@@ -56,6 +72,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     curve: 'secp384r1',
     jwkCurve: 'P-384',
     signatureLength: 96,
+    rfc9421: 'ecdsa-p384-sha384',
   },
   ES512: {
     digest: 'sha512',
@@ -64,7 +81,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     jwkCurve: 'P-521',
     signatureLength: 132,
   },
-  EdDSA: { digest: null, keyTypes: ['ed25519', 'ed448'] },
+  EdDSA: { digest: null, keyTypes: ['ed25519', 'ed448'], rfc9421: 'ed25519' },
 }
 
 /** Smallest RSA modulus accepted, in bits (NIST SP 800-131A; RFC 7518 §3.3 requires 2048). */
@@ -88,8 +105,35 @@ export function isAlgorithm(value: unknown): value is Algorithm {
 }
 
 /**
- * Throws a `KeyError` (`ERR_KEY_UNSUITABLE`) unless `key` can sign or verify with `alg`:
- * the key type, the named curve for ECDSA, and at least 2048 bits for RSA.
+ * Why `key` cannot sign or verify with `alg` (key type, named curve for ECDSA, at least 2048
+ * bits for RSA), or `undefined` when it can. The reason names no file: callers add where the
+ * key came from, and the verifier reports it as its own error.
+ *
+ * @example
+ * ```ts
+ * keyUnfitFor(createPublicKey(pem), 'ES256') // 'algorithm ES256 needs a ec key, but the key is rsa'
+ * ```
+ */
+export function keyUnfitFor(key: KeyObject, alg: Algorithm, where = ''): string | undefined {
+  const spec = SPECS[alg]
+  const type = key.asymmetricKeyType ?? 'unknown'
+  const at = where ? ` ${where}` : ''
+  if (!spec.keyTypes.includes(type)) {
+    return `algorithm ${alg} needs a ${spec.keyTypes.join(' or ')} key, but the key${at} is ${type}`
+  }
+  const details = key.asymmetricKeyDetails ?? {}
+  if (spec.curve && details.namedCurve !== spec.curve) {
+    return `algorithm ${alg} needs an EC key on ${spec.jwkCurve}, but the key${at} is on ${details.namedCurve ?? 'an unknown curve'}`
+  }
+  if (type.startsWith('rsa') && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
+    return `RSA keys must have at least ${MIN_RSA_BITS} bits, but the key${at} has ${details.modulusLength}`
+  }
+  return undefined
+}
+
+/**
+ * Throws a `KeyError` (`ERR_KEY_UNSUITABLE`) unless `key` can sign or verify with `alg`
+ * (see `keyUnfitFor`).
  *
  * @example
  * ```ts
@@ -97,31 +141,8 @@ export function isAlgorithm(value: unknown): value is Algorithm {
  * ```
  */
 export function assertKeyFitsAlgorithm(key: KeyObject, alg: Algorithm, file?: string): void {
-  const spec = SPECS[alg]
-  const type = key.asymmetricKeyType ?? 'unknown'
-  const where = file ? ` in ${file}` : ''
-  if (!spec.keyTypes.includes(type)) {
-    throw new KeyError(
-      'ERR_KEY_UNSUITABLE',
-      `algorithm ${alg} needs a ${spec.keyTypes.join(' or ')} key, but the key${where} is ${type}`,
-      file,
-    )
-  }
-  const details = key.asymmetricKeyDetails ?? {}
-  if (spec.curve && details.namedCurve !== spec.curve) {
-    throw new KeyError(
-      'ERR_KEY_UNSUITABLE',
-      `algorithm ${alg} needs an EC key on ${spec.jwkCurve}, but the key${where} is on ${details.namedCurve ?? 'an unknown curve'}`,
-      file,
-    )
-  }
-  if (type.startsWith('rsa') && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new KeyError(
-      'ERR_KEY_UNSUITABLE',
-      `RSA keys must have at least ${MIN_RSA_BITS} bits, but the key${where} has ${details.modulusLength}`,
-      file,
-    )
-  }
+  const reason = keyUnfitFor(key, alg, file ? `in ${file}` : '')
+  if (reason !== undefined) throw new KeyError('ERR_KEY_UNSUITABLE', reason, file)
 }
 
 /** The key argument for `crypto.sign` / `crypto.verify` with the JOSE encodings of `alg`. */
@@ -133,4 +154,19 @@ export function signKeyInput(key: KeyObject, alg: Algorithm): SignKeyObjectInput
     return { key, padding: spec.padding, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
   }
   return { key }
+}
+
+/**
+ * The RFC 9421 algorithm name for signing with `alg` and `key`, or `undefined` when the HTTP
+ * Message Signatures registry (RFC 9421 §6.2.2) has none (RS384, RS512, PS256, PS384, ES512,
+ * EdDSA with Ed448).
+ *
+ * @example
+ * ```ts
+ * rfc9421Algorithm('ES256', key) // 'ecdsa-p256-sha256'
+ * ```
+ */
+export function rfc9421Algorithm(alg: Algorithm, key?: KeyObject): string | undefined {
+  if (alg === 'EdDSA' && key !== undefined && key.asymmetricKeyType !== 'ed25519') return undefined
+  return SPECS[alg].rfc9421
 }

@@ -250,6 +250,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (nextTls) https?.update(nextTls)
         // Requests in flight keep the runtime they started with; signers hold no resources.
         runtime = next
+        upstreams.retain(next.config.services)
         log.info(
           { services: next.config.services.length, routes: next.config.routes.length },
           'configuration reloaded',

@@ -26,14 +26,22 @@ function codeOf(err: unknown): string {
   return e?.code ?? e?.cause?.code ?? ''
 }
 
+function originOf(service: ServiceEntry): string {
+  return `${service.protocol}://${service.host.includes(':') ? `[${service.host}]` : service.host}:${service.port}`
+}
+
+// A reload that changes the address or the TLS material gets a pool of its own.
+function poolKey(service: ServiceEntry): string {
+  return `${service.id}|${originOf(service)}|${service.tls?.fingerprint ?? ''}`
+}
+
 /** Keep-alive connection pools, one per service. */
 export class Upstreams {
   #pools = new Map<string, Pool>()
 
   pool(service: ServiceEntry): Pool {
-    const origin = `${service.protocol}://${service.host.includes(':') ? `[${service.host}]` : service.host}:${service.port}`
-    // A reload that changes the address or the TLS material gets a pool of its own.
-    const key = `${service.id}|${origin}|${service.tls?.fingerprint ?? ''}`
+    const origin = originOf(service)
+    const key = poolKey(service)
     let pool = this.#pools.get(key)
     if (!pool) {
       pool = new Pool(origin, {
@@ -98,6 +106,19 @@ export class Upstreams {
           },
         )
       }
+    }
+  }
+
+  /**
+   * After a reload: closes the pools no service of `services` uses any more (their requests
+   * in flight finish first), so old addresses and TLS material do not linger.
+   */
+  retain(services: readonly ServiceEntry[]): void {
+    const keep = new Set(services.map(poolKey))
+    for (const [key, pool] of this.#pools) {
+      if (keep.has(key)) continue
+      this.#pools.delete(key)
+      void pool.close().catch(() => pool.destroy())
     }
   }
 

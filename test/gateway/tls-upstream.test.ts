@@ -172,4 +172,50 @@ describe('upstream TLS (real TLS upstreams on 127.0.0.1, a private CA made now)'
     const { status } = await send(`${gateway.url}/preserve`, { host: 'other.test' })
     assert.equal(status, 502)
   })
+
+  test('a reload with another client certificate presents the new one (no stale pool)', async () => {
+    const renewed = pem(
+      await issue('gateway-client-2', 'ES256', pki.root, { altNames: ['gateway.test'] }),
+    )
+    let client = pki.client
+    const reloading = await startGateway({
+      config: async () => ({
+        _format_version: '3.0',
+        ca_certificates: [{ id: 'private-ca', cert: pki.caPem }],
+        certificates: [{ id: 'gateway-client', ...client }],
+        services: [
+          {
+            name: 'mtls',
+            url: up.mtls!.url,
+            ca_certificates: ['private-ca'],
+            client_certificate: { id: 'gateway-client' },
+            routes: [{ paths: ['/'] }],
+          },
+        ],
+        plugins: [
+          {
+            name: 'kong-upstream-jwt',
+            config: {
+              private_key_location: signing.files.key,
+              public_key_location: signing.files.chain,
+              algorithm: 'ES256',
+            },
+          },
+        ],
+      }),
+      listen: { host: '127.0.0.1', port: 0 },
+      adminListen: false,
+      logger: pino({ level: 'silent' }),
+    })
+    try {
+      assert.equal((await send(`${reloading.url}/a`)).status, 200)
+      assert.equal(up.mtls!.seen.at(-1)!.clientCert, 'gateway-client')
+      client = renewed
+      assert.equal(await reloading.reload(), true)
+      assert.equal((await send(`${reloading.url}/b`)).status, 200)
+      assert.equal(up.mtls!.seen.at(-1)!.clientCert, 'gateway-client-2')
+    } finally {
+      await reloading.close()
+    }
+  })
 })

@@ -30,9 +30,16 @@ function originOf(service: ServiceEntry): string {
   return `${service.protocol}://${service.host.includes(':') ? `[${service.host}]` : service.host}:${service.port}`
 }
 
-// A reload that changes the address or the TLS material gets a pool of its own.
+// A reload that changes the address or the TLS material gets a pool of its own. Service
+// entries are immutable, so the key is made once per entry, not per request.
+const poolKeys = new WeakMap<ServiceEntry, string>()
 function poolKey(service: ServiceEntry): string {
-  return `${service.id}|${originOf(service)}|${service.tls?.fingerprint ?? ''}`
+  let key = poolKeys.get(service)
+  if (key === undefined) {
+    key = `${service.id}|${originOf(service)}|${service.tls?.fingerprint ?? ''}`
+    poolKeys.set(service, key)
+  }
+  return key
 }
 
 /** Keep-alive connection pools, one per service. */

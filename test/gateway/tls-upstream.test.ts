@@ -46,6 +46,13 @@ describe('upstream TLS (real TLS upstreams on 127.0.0.1, a private CA made now)'
       expired: { ...pki.expired },
       untrusted: { ...pki.untrusted },
       mtls: { ...pki.server, ca: root, requestCert: true, rejectUnauthorized: true },
+      mtls12: {
+        ...pki.server,
+        ca: root,
+        requestCert: true,
+        rejectUnauthorized: true,
+        maxVersion: 'TLSv1.2' as const,
+      },
       chained: pem(chained, inter),
     }
     for (const [name, options] of Object.entries(servers)) up[name] = await startUpstream(options)
@@ -71,6 +78,7 @@ describe('upstream TLS (real TLS upstreams on 127.0.0.1, a private CA made now)'
           svc('verify-off', up.untrusted!, { tls_verify: false }),
           svc('mtls', up.mtls!, { ...trust, client_certificate: { id: 'gateway-client' } }),
           svc('mtls-missing', up.mtls!, trust),
+          svc('mtls12-missing', up.mtls12!, trust),
           svc('depth-0', up.chained!, { ...trust, tls_verify_depth: 0 }),
           svc('depth-1', up.chained!, { ...trust, tls_verify_depth: 1 }),
           {
@@ -156,6 +164,13 @@ describe('upstream TLS (real TLS upstreams on 127.0.0.1, a private CA made now)'
       '/mtls-missing',
       up.mtls!,
       /handshake refused: the upstream requires a client certificate \(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\)/,
+    ))
+
+  test('TLS 1.2: the refusal comes during the handshake, and says so', () =>
+    fails(
+      '/mtls12-missing',
+      up.mtls12!,
+      /handshake refused by the upstream \(a client certificate required\? .*\(ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE\)/,
     ))
 
   test('tls_verify_depth counts intermediate CAs as OpenSSL does', async () => {

@@ -36,7 +36,7 @@ export interface GatewayOptions {
     | (() => Promise<Record<string, unknown>>)
   /** Proxy listener; default 0.0.0.0:8000. */
   readonly listen?: ListenAddress
-  /** HTTPS proxy listener (Kong's `proxy_listen … ssl`); needs `sslCert` and `sslKey`. */
+  /** HTTPS proxy listener (Kong's `proxy_listen … ssl`); needs `ssl`. */
   readonly listenSsl?: ListenAddress
   /** The HTTPS listener's default certificate (chain) and key files (Kong's `ssl_cert`, `ssl_cert_key`). */
   readonly ssl?: SslFiles

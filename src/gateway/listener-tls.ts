@@ -37,7 +37,8 @@ async function readPem(file: string, flag: string): Promise<string> {
   }
 }
 
-function checkPair(cert: string, key: string, where: string): void {
+/** Checks that the key belongs to the certificate; returns the key type. */
+function checkPair(cert: string, key: string, where: string): string | undefined {
   let x509: X509Certificate
   let priv: ReturnType<typeof createPrivateKey>
   try {
@@ -54,6 +55,7 @@ function checkPair(cert: string, key: string, where: string): void {
   }
   if (!x509.checkPrivateKey(priv))
     throw new GatewayConfigError(`${where}: certificate does not match key`)
+  return x509.publicKey.asymmetricKeyType
 }
 
 /**
@@ -89,14 +91,23 @@ export async function loadListenerTls(
     readPem(files.cert, '--ssl-cert'),
     readPem(files.key, '--ssl-key'),
   ])
-  checkPair(cert, key, `--ssl-cert ${files.cert} / --ssl-key ${files.key}`)
+  const defaultType = checkPair(cert, key, `--ssl-cert ${files.cert} / --ssl-key ${files.key}`)
   const byName = new Map<string, SecureContext>()
   for (const c of certificates) {
     if (c.snis.length === 0) continue
-    const context = createSecureContext({
-      cert: c.cert_alt ? [c.cert, c.cert_alt] : c.cert,
-      key: c.key_alt ? [c.key, c.key_alt] : c.key,
-    })
+    // Node's SNI switch (UseSNIContext) replaces only the server certificate of the new
+    // context's key type and keeps the default's other types, so a certificate of another
+    // type than the default, or a second one (cert_alt), could lose to the default.
+    if (c.cert_alt !== undefined)
+      throw new GatewayConfigError(
+        `certificate ${c.id}: cert_alt/key_alt cannot be served for its snis (Node switches one certificate per name); serve one key type`,
+      )
+    const type = new X509Certificate(c.cert).publicKey.asymmetricKeyType
+    if (type !== defaultType)
+      throw new GatewayConfigError(
+        `certificate ${c.id}: its key type (${type}) differs from the default certificate's (${defaultType}); on an SNI match Node would still offer the default's, so use the same key type`,
+      )
+    const context = createSecureContext({ cert: c.cert, key: c.key })
     for (const name of c.snis) byName.set(name, context)
   }
   return {

@@ -7,9 +7,9 @@ import { connect } from 'node:tls'
 import { decodeJwt } from 'jose'
 import { pino } from 'pino'
 import { type Gateway, type GatewayOptions, startGateway } from '../../src/gateway/gateway.js'
-import { makePki, type Pki } from '../../testing/pki.js'
+import { issue, makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { makeTlsPki, type TlsPki } from '../helpers/tls.js'
+import { makeTlsPki, pem, type TlsPki } from '../helpers/tls.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 /** The subject CN of the certificate the listener serves for `servername` (none: no SNI). */
@@ -48,6 +48,7 @@ describe('HTTPS listener (--listen-ssl) with SNI and a default certificate', () 
   let gateway: Gateway
   let files: { cert: string; key: string }
   const lines: string[] = []
+  let rsaAlt: { cert: string; key: string }
   const config = (extra: Record<string, unknown> = {}) => ({
     _format_version: '3.0',
     certificates: [
@@ -83,6 +84,7 @@ describe('HTTPS listener (--listen-ssl) with SNI and a default certificate', () 
     dir = await makeTempDir()
     signing = await makePki(dir)
     pki = await makeTlsPki()
+    rsaAlt = pem(await issue('a.example.test', 'RS256', pki.root, { altNames: ['a.example.test'] }))
     upstream = await startUpstream()
     files = { cert: join(dir, 'default.pem'), key: join(dir, 'default.key') }
     await writeFile(files.cert, pki.listenerDefault.cert)
@@ -101,6 +103,35 @@ describe('HTTPS listener (--listen-ssl) with SNI and a default certificate', () 
     assert.equal(await servedCn(gateway.sslUrl!, pki.caPem, 'x.b.example.test'), 'wild')
     assert.equal(await servedCn(gateway.sslUrl!, pki.caPem, 'unknown.test'), 'default.test')
     assert.equal(await servedCn(gateway.sslUrl!, pki.caPem), 'default.test')
+  })
+
+  test('refused: SNI certificates Node could not serve faithfully (cert_alt, another key type)', async () => {
+    const refusedWith = (certificates: unknown[], pattern: RegExp) =>
+      assert.rejects(startGateway(options({ config: config({ certificates }) })), (err: Error) => {
+        assert.match(err.message, pattern)
+        assert.doesNotMatch(err.message, /BEGIN/)
+        return true
+      })
+    await refusedWith(
+      [
+        {
+          id: 'dual',
+          ...pki.siteA,
+          cert_alt: rsaAlt.cert,
+          key_alt: rsaAlt.key,
+          snis: [{ name: 'a.example.test' }],
+        },
+        { id: 'site-b', ...pki.siteB },
+      ],
+      /certificate dual: cert_alt\/key_alt cannot be served for its snis/,
+    )
+    await refusedWith(
+      [
+        { id: 'rsa-site', ...rsaAlt, snis: [{ name: 'a.example.test' }] },
+        { id: 'site-b', ...pki.siteB },
+      ],
+      /certificate rsa-site: its key type \(rsa\) differs from the default certificate's \(ec\)/,
+    )
   })
 
   test('requests through it are forwarded with X-Forwarded-Proto https', async () => {

@@ -346,15 +346,18 @@ export class BodyError extends UpstreamJwtError {
 
 /** The gateway's upstream failed: unreachable (502) or too slow (504). */
 export class UpstreamError extends UpstreamJwtError {
-  /** For the log only (the client gets `message`): the upstream's host:port and the cause. */
-  readonly detail: string | undefined
+  /** `host:port` of the upstream, for the log (the client gets `message` only). */
+  readonly upstream: string | undefined
+  /** The cause, for the log: e.g. `certificate expired (CERT_HAS_EXPIRED)`. */
+  readonly reason: string | undefined
   constructor(
     code: ErrorCodeOf<'UpstreamError'>,
     message: string,
-    options?: Cause & { detail?: string },
+    options?: Cause & { upstream?: string; reason?: string },
   ) {
     super(code, message, options)
-    this.detail = options?.detail
+    this.upstream = options?.upstream
+    this.reason = options?.reason
   }
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { hostWithPort } from '../core/defaults.js'
-import { BodyError, UpstreamJwtError } from '../core/errors.js'
+import { BodyError, UpstreamError, UpstreamJwtError } from '../core/errors.js'
 import type { RequestFacts } from '../signer/facts.js'
 import { type SpooledBody, spoolBody } from './body-spool.js'
 import { clientHeaders, upstreamHeaders } from './forwarding.js'
@@ -215,8 +215,9 @@ export function createProxyHandler(ctx: ProxyContext) {
       } else if (err instanceof UpstreamJwtError) {
         status = err.status
         error = `${err.code}: ${err.message}`
-        // Upstream TLS failures carry their cause (host:port, why) for the log only.
-        if ('detail' in err) error += ` (${String(err.detail)})`
+        // Upstream failures may carry their cause and address, for the log only.
+        if (err instanceof UpstreamError && err.reason !== undefined)
+          error += ` (${err.reason} from ${err.upstream})`
         const message =
           err.status >= 500 && err.status < 502
             ? MESSAGES[500]

@@ -99,7 +99,7 @@ export class Upstreams {
           throw new UpstreamError(
             'ERR_UPSTREAM_TLS',
             'An invalid response was received from the upstream server',
-            { cause: err, detail: `${service.host}:${service.port}: ${tlsCause}` },
+            { cause: err, upstream: `${service.host}:${service.port}`, reason: tlsCause },
           )
         if (TIMEOUT_CODES.has(code))
           throw new UpstreamError('ERR_UPSTREAM_TIMEOUT', 'The upstream server is timing out', {

@@ -123,7 +123,7 @@ describe('upstream TLS (real TLS upstreams on 127.0.0.1, a private CA made now)'
     })
     const line = JSON.parse(lines.findLast((l) => l.includes(`"path":"${path}"`))!)
     assert.equal(line.status, 502)
-    assert.match(line.error, new RegExp(`127\\.0\\.0\\.1:${target.port}: `))
+    assert.ok(line.error.includes(`127.0.0.1:${target.port}`), line.error)
     assert.match(line.error, cause)
     assert.doesNotMatch(lines.join(''), /BEGIN|PRIVATE KEY/, 'no certificate or key in the log')
   }

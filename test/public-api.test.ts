@@ -64,6 +64,7 @@ const PUBLIC: Record<string, string[]> = {
   './verify': [
     'Algorithm',
     'AlgorithmNotAllowedError',
+    'Audience',
     'BindingMismatchError',
     'BodyHashMismatchError',
     'CertificateError',

@@ -9,7 +9,7 @@ import {
 } from '../core/algorithms.js'
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_HEADER } from '../core/defaults.js'
 import { ConfigError, UpstreamJwtError } from '../core/errors.js'
-import { type ClaimsPolicy, validateClaims } from './claims.js'
+import { type Audience, type ClaimsPolicy, validateClaims } from './claims.js'
 import { decodeToken } from './decode.js'
 import {
   AlgorithmNotAllowedError,
@@ -40,6 +40,14 @@ export interface VerifiedToken {
 
 /** Options of `createVerifier`. */
 export interface VerifierOptions extends TrustOptions, ClaimsPolicy {
+  /**
+   * Required: the audience this service accepts in the `aud` claim — the gateway's `audience`
+   * option, else the Kong service name. A list accepts any of them, a predicate what it
+   * returns true for. `null` accepts every audience: then a token minted for one service is
+   * accepted by every other (and by anyone who saw it, for its lifetime), so choose it only
+   * when nothing else shares the gateway's key.
+   */
+  readonly audience: Audience | null
   /** Request header carrying the token; default `JWT` (case-insensitive). */
   readonly header?: string
   /** Accepted algorithms; default all the signer supports. `none` and HS* are never accepted. */
@@ -106,11 +114,39 @@ function verifySignature(
   })
 }
 
+const AUDIENCE_HELP =
+  'the audience this service accepts, as the gateway puts it in the "aud" claim (its `audience` option, else the Kong service name), e.g. audience: \'orders\'; a list accepts any of them; audience: null accepts tokens minted for any service'
+
+// Safe by default (RFC 8725 §3.9): a verifier that forgot the audience would accept a token
+// minted for any other service behind the same gateway.
+function checkAudienceOption(audience: unknown): void {
+  const fail = (problem: string): never => {
+    throw new ConfigError(
+      'ERR_OPTION_INVALID',
+      'audience',
+      `createVerifier: option "audience" ${problem}: give ${AUDIENCE_HELP}`,
+    )
+  }
+  if (audience === undefined) fail('is required')
+  if (audience === null || typeof audience === 'function') return
+  if (typeof audience === 'string') {
+    if (audience === '') fail('is an empty string')
+    return
+  }
+  if (!Array.isArray(audience))
+    fail(`must be a string, a list of strings or null, not ${typeof audience}`)
+  const list = audience as unknown[]
+  if (list.length === 0) fail('is an empty list')
+  if (!list.every((a) => typeof a === 'string' && a !== ''))
+    fail('must list non-empty strings only')
+}
+
 /**
  * Creates a verifier for upstream services: signature with a trusted key (x5c chain to a CA,
  * pinned keys, or JWKS), algorithm allowlist, claims, body hash, request binding and replay.
- * Strict by default: `payloadhash`, `exp` and `jti` required; duplicate JSON members refused;
- * tokens over 64 KiB refused before parsing.
+ * Strict by default: `audience` must be chosen (a value, or `null` for any); `payloadhash`,
+ * `exp` and `jti` required; duplicate JSON members refused; tokens over 64 KiB refused before
+ * parsing.
  *
  * @example
  * ```ts
@@ -121,6 +157,7 @@ function verifySignature(
  * ```
  */
 export function createVerifier(options: VerifierOptions): Verifier {
+  checkAudienceOption((options as { audience?: unknown }).audience)
   const clock = options.clock ?? Date.now
   const trust = new TrustStore(options, clock)
   const algorithms = new Set<string>(options.algorithms ?? ALGORITHMS)

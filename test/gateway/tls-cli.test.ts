@@ -155,7 +155,11 @@ plugins:
         'the gateway presented its client certificate',
       )
       assert.equal(seen.headers['x-forwarded-proto'], 'https')
-      const verifier = createVerifier({ ca: signing.files.rootPem, requireBinding: true })
+      const verifier = createVerifier({
+        ca: signing.files.rootPem,
+        audience: 'orders',
+        requireBinding: true,
+      })
       const { claims } = await verifier.verify({
         headers: seen.headers,
         method: 'POST',

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, startGateway } from '../../gateway/gateway.js'
-import type { CliIo } from '../io.js'
+import { assertReadable, type CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
 
 async function pemFile(file: string, flag: string): Promise<string> {
@@ -60,6 +60,7 @@ export async function quickConfig(input: GatewayInput): Promise<Record<string, u
  * the configuration and keys.
  */
 export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<number> {
+  if (input.config !== undefined) await assertReadable('--config', input.config)
   let gateway: Gateway
   let stop: () => Promise<void>
   if (input.demo) {

@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { UpstreamJwtError } from '../../core/errors.js'
 import { decodeToken } from '../../verify/decode.js'
 import { createVerifier } from '../../verify/verifier.js'
-import { type CliIo, readText } from '../io.js'
-import type { VerifyInput } from '../parse.js'
+import { assertReadable, type CliIo, readInputFile, readText } from '../io.js'
+import { UsageError, type VerifyInput } from '../parse.js'
 
 /** The checks in the order the verifier makes them, and the codes that stop at each. */
 const CHECKS: readonly { readonly name: string; readonly codes: readonly string[] }[] = [
@@ -35,13 +34,49 @@ function failedStep(code: string, claim: string | undefined): number {
   return index === -1 ? 0 : index
 }
 
+const HOW_TO_GIVE_A_TOKEN =
+  'give it with --token TOKEN, --token-file FILE, or on standard input (e.g. echo "$TOKEN" | kong-upstream-jwt verify ...)'
+
+/** The token text from --token, --token-file or standard input; none is a usage error. */
+async function tokenText(input: VerifyInput, io: CliIo): Promise<string> {
+  let text: string
+  if (input.token !== undefined) text = input.token
+  else if (input.tokenFile !== undefined)
+    text = await readInputFile('--token-file', input.tokenFile)
+  else if (io.stdin.isTTY) throw new UsageError(`no token: ${HOW_TO_GIVE_A_TOKEN}`)
+  else text = await readText(io.stdin)
+  if (text.trim() === '') {
+    const where =
+      input.token !== undefined
+        ? '--token is empty'
+        : input.tokenFile !== undefined
+          ? `--token-file ${input.tokenFile} is empty`
+          : 'standard input was empty'
+    throw new UsageError(`no token (${where}): ${HOW_TO_GIVE_A_TOKEN}`)
+  }
+  return text.trim()
+}
+
+/** What the report says was not checked because the command line did not ask for it. */
+function warningsFor(input: VerifyInput): string[] {
+  return input.audience === undefined
+    ? [
+        'audience not checked (no --audience): a token minted for any service behind the gateway passes; give --audience with the service name an upstream would expect',
+      ]
+    : []
+}
+
 /** `verify`: checks a token as an upstream would; exit 0 only when valid. */
 export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo): Promise<number> {
-  const text =
-    input.token ??
-    (input.tokenFile !== undefined
-      ? await readFile(input.tokenFile, 'utf8')
-      : await readText(io.stdin))
+  // Every input file is checked first: one that cannot be read is a usage error naming it.
+  for (const file of input.ca) await assertReadable('--ca', file)
+  for (const file of input.cert) await assertReadable('--cert', file)
+  if (input.jwks !== undefined && !/^https?:\/\//i.test(input.jwks))
+    await assertReadable('--jwks', input.jwks)
+  if (input.bodyFile !== undefined && input.bodyFile !== '-')
+    await assertReadable('--body-file', input.bodyFile)
+  const text = await tokenText(input, io)
+  const warnings = warningsFor(input)
   const body =
     input.bodyFile === '-'
       ? io.stdin
@@ -53,7 +88,8 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     ...(input.cert.length ? { pinned: input.cert } : {}),
     ...(input.jwks !== undefined ? { jwks: input.jwks } : {}),
     issuer: input.issuer,
-    audience: input.audience,
+    // The CLI is a diagnostic tool: without --audience it checks the rest and says so (warnings).
+    audience: input.audience ?? null,
     clockTolerance: input.clockTolerance,
     maxTokenAge: input.maxTokenAge,
     legacyX5c: input.legacyX5c,
@@ -68,14 +104,22 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
       url: input.url,
       body,
     })
-    if (json) io.stdout.write(`${JSON.stringify({ valid: true, claims: result.claims })}\n`)
+    if (json)
+      io.stdout.write(`${JSON.stringify({ valid: true, claims: result.claims, warnings })}\n`)
     else {
       const lines = CHECKS.map((c) => `  pass  ${c.name}`)
+      for (const w of warnings) lines.push(`  WARN  ${w}`)
       io.stdout.write(`VALID\n${lines.join('\n')}\n  claims: ${JSON.stringify(result.claims)}\n`)
     }
     return 0
   } catch (err) {
     if (!(err instanceof UpstreamJwtError)) throw err
+    if (err.code === 'ERR_BODY_READ' && input.bodyFile !== undefined) {
+      // The file went away or failed mid-read: still a problem with the input, not the token.
+      const file = input.bodyFile === '-' ? 'standard input' : input.bodyFile
+      const cause = (err.cause as { code?: string } | undefined)?.code ?? err.message
+      throw new UsageError(`--body-file ${file}: could not be read (${cause})`)
+    }
     const claim = (err as { claim?: string }).claim
     let claims: Record<string, unknown> | undefined
     try {
@@ -85,7 +129,7 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     }
     if (json) {
       io.stdout.write(
-        `${JSON.stringify({ valid: false, code: err.code, message: err.message, ...(claims ? { claims } : {}) })}\n`,
+        `${JSON.stringify({ valid: false, code: err.code, message: err.message, ...(claims ? { claims } : {}), warnings })}\n`,
       )
     } else {
       const failed = failedStep(err.code, claim)
@@ -96,6 +140,7 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
             ? `  FAIL  ${c.name}: ${err.code}: ${err.message}`
             : `  ----  ${c.name} (not checked)`,
       )
+      for (const w of warnings) lines.push(`  WARN  ${w}`)
       io.stdout.write(`INVALID\n${lines.join('\n')}\n`)
     }
     return 1

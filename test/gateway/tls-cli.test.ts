@@ -9,6 +9,7 @@ import { parseCli } from '../../src/cli/parse.js'
 import { createVerifier } from '../../src/verify/verifier.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { cli } from '../helpers/cli.js'
 import { makeTlsPki, type TlsPki } from '../helpers/tls.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
@@ -236,5 +237,23 @@ plugins:
     usage(['--demo', '--listen-ssl', '127.0.0.1:0'], /not --demo/)
     const parsed = parseCli(['gateway', '--upstream', 'https://u', '--no-upstream-tls-verify'])
     assert.equal(parsed.kind === 'gateway' && parsed.input.upstreamTlsVerify, false)
+  })
+
+  test('--listen-ssl runs in one process: more --workers are refused', async () => {
+    const { code, stderr } = await cli([
+      'gateway',
+      '--config',
+      MAIN,
+      '--listen-ssl',
+      '127.0.0.1:0',
+      '--ssl-cert',
+      'c.pem',
+      '--ssl-key',
+      'k.pem',
+      '--workers',
+      '2',
+    ])
+    assert.equal(code, 2)
+    assert.match(stderr, /--listen-ssl runs in one process for now: use --workers 1/)
   })
 })

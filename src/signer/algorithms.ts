@@ -31,24 +31,52 @@ export interface AlgorithmSpec {
   /** Signature length in bytes of an ECDSA signature in JOSE (r || s) form. */
   readonly signatureLength?: number
   readonly padding?: number
+  /**
+   * The RFC 9421 §6.2.2 name of this algorithm for HTTP Message Signatures, where one exists
+   * (`signature_mode` http-signature or both); EdDSA maps to `ed25519` with Ed25519 keys only.
+   */
+  readonly httpSignature?: HttpSignatureAlgorithm
 }
+
+/** The RFC 9421 algorithm names this package signs and verifies with (§3.3). */
+export const HTTP_SIGNATURE_ALGORITHMS = [
+  'rsa-v1_5-sha256',
+  'rsa-pss-sha512',
+  'ecdsa-p256-sha256',
+  'ecdsa-p384-sha384',
+  'ed25519',
+] as const
+
+/** An RFC 9421 `alg` value this package supports. */
+export type HttpSignatureAlgorithm = (typeof HTTP_SIGNATURE_ALGORITHMS)[number]
 
 const RSA_TYPES = ['rsa'] as const
 const PSS_TYPES = ['rsa', 'rsa-pss'] as const
 
 const SPECS: Record<Algorithm, AlgorithmSpec> = {
-  RS256: { digest: 'sha256', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
+  RS256: {
+    digest: 'sha256',
+    keyTypes: RSA_TYPES,
+    padding: constants.RSA_PKCS1_PADDING,
+    httpSignature: 'rsa-v1_5-sha256',
+  },
   RS384: { digest: 'sha384', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
   RS512: { digest: 'sha512', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
   PS256: { digest: 'sha256', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
   PS384: { digest: 'sha384', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS512: { digest: 'sha512', keyTypes: PSS_TYPES, padding: constants.RSA_PKCS1_PSS_PADDING },
+  PS512: {
+    digest: 'sha512',
+    keyTypes: PSS_TYPES,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    httpSignature: 'rsa-pss-sha512',
+  },
   ES256: {
     digest: 'sha256',
     keyTypes: ['ec'],
     curve: 'prime256v1',
     jwkCurve: 'P-256',
     signatureLength: 64,
+    httpSignature: 'ecdsa-p256-sha256',
   },
   ES384: {
     digest: 'sha384',
@@ -56,6 +84,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     curve: 'secp384r1',
     jwkCurve: 'P-384',
     signatureLength: 96,
+    httpSignature: 'ecdsa-p384-sha384',
   },
   ES512: {
     digest: 'sha512',
@@ -64,7 +93,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     jwkCurve: 'P-521',
     signatureLength: 132,
   },
-  EdDSA: { digest: null, keyTypes: ['ed25519', 'ed448'] },
+  EdDSA: { digest: null, keyTypes: ['ed25519', 'ed448'], httpSignature: 'ed25519' },
 }
 
 /** Smallest RSA modulus accepted, in bits (NIST SP 800-131A; RFC 7518 §3.3 requires 2048). */
@@ -133,4 +162,36 @@ export function signKeyInput(key: KeyObject, alg: Algorithm): SignKeyObjectInput
     return { key, padding: spec.padding, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
   }
   return { key }
+}
+
+/**
+ * The JWS algorithm behind an RFC 9421 algorithm name, or `undefined` for a name this package
+ * does not support (HMAC, or anything not in {@link HTTP_SIGNATURE_ALGORITHMS}).
+ *
+ * @example
+ * ```ts
+ * jwsAlgorithmFor('rsa-pss-sha512') // 'PS512'
+ * ```
+ */
+export function jwsAlgorithmFor(name: string): Algorithm | undefined {
+  for (const alg of ALGORITHMS) if (SPECS[alg].httpSignature === name) return alg
+  return undefined
+}
+
+/**
+ * Why `alg` cannot sign HTTP Message Signatures, or `undefined` when it can. RFC 9421 §3.3
+ * defines one digest per family: SHA-256 for RSA PKCS#1 v1.5, SHA-512 for RSA-PSS, the
+ * curve's own for ECDSA, and Ed25519 (not Ed448) for EdDSA.
+ *
+ * @example
+ * ```ts
+ * httpSignatureProblem('RS384') // 'RFC 9421 defines no algorithm for RS384 ...'
+ * ```
+ */
+export function httpSignatureProblem(alg: Algorithm): string | undefined {
+  if (SPECS[alg].httpSignature) return undefined
+  const usable = ALGORITHMS.filter((a) => SPECS[a].httpSignature)
+    .map((a) => `${a} (${SPECS[a].httpSignature})`)
+    .join(', ')
+  return `RFC 9421 defines no algorithm for ${alg}; HTTP Message Signatures need one of ${usable}`
 }

@@ -37,17 +37,20 @@ export class CertificateError extends VerificationError {
   }
 }
 
-/** `exp` (or `maxTokenAge`) has passed (`ERR_TOKEN_EXPIRED`). */
+/**
+ * `exp` (or `maxTokenAge`) has passed, or an HTTP Message Signature's `expires`
+ * (`ERR_TOKEN_EXPIRED`).
+ */
 export class TokenExpiredError extends VerificationError {
-  constructor(message: string, claim: 'exp' | 'iat') {
+  constructor(message: string, claim: 'exp' | 'iat' | 'expires') {
     super('ERR_TOKEN_EXPIRED', message, { claim })
   }
 }
 
-/** `nbf` is in the future (`ERR_TOKEN_NOT_YET_VALID`). */
+/** `nbf`, or a signature's `created`, is in the future (`ERR_TOKEN_NOT_YET_VALID`). */
 export class TokenNotYetValidError extends VerificationError {
-  constructor(message: string) {
-    super('ERR_TOKEN_NOT_YET_VALID', message, { claim: 'nbf' })
+  constructor(message: string, claim: 'nbf' | 'created' = 'nbf') {
+    super('ERR_TOKEN_NOT_YET_VALID', message, { claim })
   }
 }
 
@@ -58,10 +61,23 @@ export class ClaimInvalidError extends VerificationError {
   }
 }
 
-/** `payloadhash` does not match the body received (`ERR_BODY_HASH_MISMATCH`). */
+/**
+ * `payloadhash`, or the `Content-Digest` header (RFC 9530), does not match the body received
+ * (`ERR_BODY_HASH_MISMATCH`).
+ */
 export class BodyHashMismatchError extends VerificationError {
-  constructor(message: string) {
-    super('ERR_BODY_HASH_MISMATCH', message, { claim: 'payloadhash' })
+  constructor(message: string, claim: 'payloadhash' | 'content-digest' = 'payloadhash') {
+    super('ERR_BODY_HASH_MISMATCH', message, { claim })
+  }
+}
+
+/**
+ * An HTTP Message Signature does not cover a component the verifier requires, e.g.
+ * `content-digest` (`ERR_COMPONENT_NOT_COVERED`); `claim` names the component.
+ */
+export class ComponentNotCoveredError extends VerificationError {
+  constructor(component: string, message: string) {
+    super('ERR_COMPONENT_NOT_COVERED', message, { claim: component })
   }
 }
 
@@ -72,10 +88,16 @@ export class BindingMismatchError extends VerificationError {
   }
 }
 
-/** The token's `jti` was seen before (`ERR_TOKEN_REPLAYED`). */
+/** The token's `jti`, or a signature's `nonce`, was seen before (`ERR_TOKEN_REPLAYED`). */
 export class TokenReplayedError extends VerificationError {
-  constructor() {
-    super('ERR_TOKEN_REPLAYED', 'token was already used (jti seen before)', { claim: 'jti' })
+  constructor(claim: 'jti' | 'nonce' = 'jti') {
+    super(
+      'ERR_TOKEN_REPLAYED',
+      claim === 'jti'
+        ? 'token was already used (jti seen before)'
+        : 'signature was already used (nonce seen before)',
+      { claim },
+    )
   }
 }
 

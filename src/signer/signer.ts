@@ -108,6 +108,17 @@ export async function createSigner(
   const resolved = resolveOptions(options, context)
   const clock = context.clock ?? Date.now
   const store = await KeyStore.open(resolved, context.logger ?? NOOP_LOGGER, clock)
+  if (
+    resolved.signature_mode !== 'jwt' &&
+    store.active.material.privateKey.asymmetricKeyType === 'ed448'
+  ) {
+    // RFC 9421 §3.3.6 registers Ed25519 only.
+    throw new KeyError(
+      'ERR_KEY_UNSUITABLE',
+      `signature_mode ${resolved.signature_mode} needs an Ed25519 key for EdDSA (RFC 9421 registers no Ed448 algorithm), but the key in ${store.active.material.files.key} is Ed448`,
+      store.active.material.files.key,
+    )
+  }
   const prefix = resolved.include_credential_type ? 'Bearer ' : ''
   let closed = false
 

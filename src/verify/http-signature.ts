@@ -4,7 +4,7 @@
  * the key by `keyid` and the algorithm, and the digest against the body received.
  * @module
  */
-import { verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { type BareItem, type InnerList, type Item, parseDictionary } from 'structured-headers'
 import { parseContentDigest } from '../core/content-digest.js'
 import { ComponentError, signatureBase } from '../core/signature-base.js'
@@ -102,11 +102,15 @@ export function verifyHttpSignatureBytes(
 ): boolean {
   const jws = jwsAlgorithmFor(alg)
   if (!jws) return false
+  const input = signKeyInput(key, jws)
   try {
     return cryptoVerify(
       algorithmSpec(jws).digest,
       Buffer.from(base),
-      signKeyInput(key, jws),
+      // RFC 9421 §3.3.1 fixes a 64-byte salt, which the signer uses; npm http-message-signatures
+      // signs with Node's default (the largest salt). The salt length does not weaken PSS, so
+      // any is accepted, as most PSS verifiers do.
+      alg === 'rsa-pss-sha512' ? { ...input, saltLength: constants.RSA_PSS_SALTLEN_AUTO } : input,
       signature,
     )
   } catch {

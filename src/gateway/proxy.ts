@@ -48,6 +48,17 @@ function sendJson(
   res.end(text)
 }
 
+/**
+ * The signing step's output onto the forwarded headers: the JWT and/or `Content-Digest`,
+ * `Signature-Input`, `Signature`, replacing any a client sent under those names.
+ */
+function setSignedHeaders(
+  headers: Record<string, string | string[]>,
+  signed: Readonly<Record<string, string>>,
+): void {
+  for (const [name, value] of Object.entries(signed)) headers[name.toLowerCase()] = value
+}
+
 const round = (ms: number) => Math.round(ms * 100) / 100
 
 /** Set when the client closed the connection before the response was sent. */
@@ -164,16 +175,16 @@ export function createProxyHandler(ctx: ProxyContext) {
         headers: req.headers,
       }
       const signStart = performance.now()
-      let issued: Awaited<ReturnType<typeof signer.issue>>
+      let signed: Awaited<ReturnType<typeof signer.signRequest>>
       try {
-        issued = await signer.issue(facts)
+        signed = await signer.signRequest(facts)
       } catch (err) {
         ctx.metrics.signingErrors.inc()
         throw err
       }
       signMs = performance.now() - signStart
       ctx.metrics.signing.observe(signMs / 1000)
-      jti = issued.claims.jti
+      jti = signed.token?.claims.jti ?? signed.httpSignature?.nonce
 
       const headers = upstreamHeaders(req, {
         tokenHeader: signer.headerName.toLowerCase(),
@@ -184,7 +195,7 @@ export function createProxyHandler(ctx: ProxyContext) {
         path,
         drop,
       })
-      headers[signer.headerName.toLowerCase()] = issued.value
+      setSignedHeaders(headers, signed.headers)
       if (body.digest.size > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(method)) {
         headers['content-length'] = String(body.digest.size)
       }

@@ -202,6 +202,16 @@ function answer(
         return { error: 'bad argument to set_header' }
       result.setHeaders[args[0].toLowerCase()] = args[1]
       return { value: undefined }
+    case 'kong.service.request.set_headers': {
+      const headers = args[0]
+      if (typeof headers !== 'object' || headers === null)
+        return { error: 'bad argument to set_headers' }
+      for (const [k, v] of Object.entries(headers)) {
+        if (typeof v !== 'string') return { error: 'bad argument to set_headers' }
+        result.setHeaders[k.toLowerCase()] = v
+      }
+      return { value: undefined }
+    }
     case 'kong.log.err':
       if (req.failLog) return { error: 'log buffer full' }
       result.logs.push(args.join(''))

@@ -23,6 +23,59 @@ const CHECKS: readonly { readonly name: string; readonly codes: readonly string[
   { name: 'request binding (htm, htu, htq)', codes: ['ERR_BINDING_MISMATCH'] },
 ]
 
+/** The checks of an HTTP Message Signature (RFC 9421), after the JWT's in `both` mode. */
+const SIGNATURE_CHECKS: typeof CHECKS = [
+  {
+    name: 'HTTP Message Signature present (label, tag)',
+    codes: ['ERR_TOKEN_MISSING', 'ERR_TOKEN_MALFORMED', 'ERR_CLAIM_INVALID'],
+  },
+  { name: 'covered components', codes: ['ERR_COMPONENT_NOT_COVERED'] },
+  { name: 'created / expires', codes: ['ERR_TOKEN_EXPIRED', 'ERR_TOKEN_NOT_YET_VALID'] },
+  {
+    name: 'key by keyid and algorithm',
+    codes: [
+      'ERR_CERT_UNTRUSTED',
+      'ERR_CERT_EXPIRED',
+      'ERR_JWKS_UNAVAILABLE',
+      'ERR_ALG_NOT_ALLOWED',
+    ],
+  },
+  { name: 'signature', codes: ['ERR_SIGNATURE_INVALID'] },
+  { name: 'Content-Digest against the body', codes: ['ERR_BODY_HASH_MISMATCH'] },
+]
+
+const SIGNATURE_CLAIMS = new Set([
+  'tag',
+  'created',
+  'expires',
+  'keyid',
+  'nonce',
+  'alg',
+  'content-digest',
+])
+
+function stepsFor(mode: VerifyInput['signatureMode']): typeof CHECKS {
+  if (mode === 'jwt') return CHECKS
+  if (mode === 'http-signature') return SIGNATURE_CHECKS
+  return [...CHECKS, ...SIGNATURE_CHECKS.map((c) => ({ ...c, name: `${c.name} [signature]` }))]
+}
+
+function failedSignatureStep(code: string): number {
+  const index = SIGNATURE_CHECKS.findIndex((c) => c.codes.includes(code))
+  return index === -1 ? 0 : index
+}
+
+function failedStepIn(
+  mode: VerifyInput['signatureMode'],
+  code: string,
+  claim: string | undefined,
+  signaturePart: boolean,
+): number {
+  if (mode === 'http-signature') return failedSignatureStep(code)
+  if (mode === 'both' && signaturePart) return CHECKS.length + failedSignatureStep(code)
+  return failedStep(code, claim)
+}
+
 function failedStep(code: string, claim: string | undefined): number {
   if (code === 'ERR_CLAIM_INVALID' && claim === 'payloadhash') return 5
   if (code === 'ERR_CLAIM_INVALID' && claim === 'typ') return 0
@@ -32,11 +85,15 @@ function failedStep(code: string, claim: string | undefined): number {
 
 /** `verify`: checks a token as an upstream would; exit 0 only when valid. */
 export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo): Promise<number> {
+  const mode = input.signatureMode
   const text =
-    input.token ??
-    (input.tokenFile !== undefined
-      ? await readFile(input.tokenFile, 'utf8')
-      : await readText(io.stdin))
+    mode === 'http-signature'
+      ? ''
+      : (input.token ??
+        input.headers.jwt ??
+        (input.tokenFile !== undefined
+          ? await readFile(input.tokenFile, 'utf8')
+          : await readText(io.stdin)))
   const body =
     input.bodyFile === '-'
       ? io.stdin
@@ -55,18 +112,28 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     requireBinding: input.requireBinding,
     payloadHash: input.payloadHash,
     replay: false,
+    signatureMode: mode,
+    signatureLabel: input.signatureLabel,
+    signatureTag: input.signatureTag,
   })
+  const steps = stepsFor(mode)
   try {
     const result = await verifier.verify({
-      headers: { jwt: text.trim() },
+      headers: { ...input.headers, ...(mode === 'http-signature' ? {} : { jwt: text.trim() }) },
       method: input.method,
       url: input.url,
       body,
     })
-    if (json) io.stdout.write(`${JSON.stringify({ valid: true, claims: result.claims })}\n`)
-    else {
-      const lines = CHECKS.map((c) => `  pass  ${c.name}`)
-      io.stdout.write(`VALID\n${lines.join('\n')}\n  claims: ${JSON.stringify(result.claims)}\n`)
+    const signature = result.httpSignature
+    if (json) {
+      io.stdout.write(
+        `${JSON.stringify({ valid: true, claims: result.claims, ...(signature ? { signature } : {}) })}\n`,
+      )
+    } else {
+      const lines = steps.map((c) => `  pass  ${c.name}`)
+      if (mode !== 'http-signature') lines.push(`  claims: ${JSON.stringify(result.claims)}`)
+      if (signature) lines.push(`  signature: ${JSON.stringify(signature)}`)
+      io.stdout.write(`VALID\n${lines.join('\n')}\n`)
     }
     return 0
   } catch (err) {
@@ -74,7 +141,7 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     const claim = (err as { claim?: string }).claim
     let claims: Record<string, unknown> | undefined
     try {
-      claims = decodeToken(text).claims
+      claims = mode === 'http-signature' ? undefined : decodeToken(text).claims
     } catch {
       claims = undefined
     }
@@ -83,8 +150,12 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
         `${JSON.stringify({ valid: false, code: err.code, message: err.message, ...(claims ? { claims } : {}) })}\n`,
       )
     } else {
-      const failed = failedStep(err.code, claim)
-      const lines = CHECKS.map((c, i) =>
+      const signaturePart =
+        (claim !== undefined && SIGNATURE_CLAIMS.has(claim)) ||
+        err.code === 'ERR_COMPONENT_NOT_COVERED' ||
+        / (HTTP Message Signature|Signature-Input|signature labelled)/.test(err.message)
+      const failed = failedStepIn(mode, err.code, claim, signaturePart)
+      const lines = steps.map((c, i) =>
         i < failed
           ? `  pass  ${c.name}`
           : i === failed

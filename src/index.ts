@@ -11,6 +11,17 @@
  * @module
  */
 export {
+  contentDigest,
+  type ParsedContentDigest,
+  parseContentDigest,
+} from './core/content-digest.js'
+export {
+  ComponentError,
+  componentValue,
+  type HttpMessage,
+  signatureBase,
+} from './core/signature-base.js'
+export {
   BodyError,
   ConfigError,
   type ErrorCode,
@@ -29,7 +40,15 @@ export {
   type ResolvedOptions,
   type SignerOptions,
 } from './options/table.js'
-export { ALGORITHMS, type Algorithm, assertKeyFitsAlgorithm } from './signer/algorithms.js'
+export {
+  ALGORITHMS,
+  type Algorithm,
+  assertKeyFitsAlgorithm,
+  HTTP_SIGNATURE_ALGORITHMS,
+  type HttpSignatureAlgorithm,
+  httpSignatureProblem,
+  jwsAlgorithmFor,
+} from './signer/algorithms.js'
 export { queryHash, requestUri } from './signer/binding.js'
 export {
   type BodyDigest,
@@ -41,6 +60,12 @@ export {
 export { type SpooledBody, type SpoolOptions, spoolBody } from './signer/body-spool.js'
 export { buildClaims, type ClaimsContext, type UpstreamClaims } from './signer/claims.js'
 export type { ConsumerRef, EntityRef, RequestFacts } from './signer/facts.js'
+export {
+  type HttpSignatureHeaders,
+  SIGNATURE_HEADERS,
+  type SignatureParameters,
+  targetUri,
+} from './signer/http-signature.js'
 export {
   buildHeader,
   createSigningKey,
@@ -62,6 +87,7 @@ export {
   createSigner,
   type IssuedToken,
   type JsonWebKeySet,
+  type SignedRequest,
   type Signer,
   type SignerContext,
 } from './signer/signer.js'

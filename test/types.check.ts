@@ -48,3 +48,9 @@ export const noneAllowed: VerifierOptions = { ca: 'ca.pem', algorithms: ['none']
 
 export const expressToken = (req: Request): VerifiedToken | undefined => req.upstreamJwt
 export const fastifyToken = (req: FastifyRequest): VerifiedToken | null => req.upstreamJwt
+
+export const sigMode: SignerOptions = { signature_mode: 'both', signature_label: 'gw' }
+// @ts-expect-error draft-cavage signatures are not offered
+export const cavage: SignerOptions = { signature_mode: 'cavage' }
+export const verifySig: VerifierOptions = { pinned: ['cert.pem'], signatureMode: 'http-signature' }
+export const coverageCode: ErrorCode = 'ERR_COMPONENT_NOT_COVERED'

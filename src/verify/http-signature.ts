@@ -41,7 +41,7 @@ export interface VerifiedHttpSignature {
   readonly expires: number
   readonly nonce: string
   readonly tag: string | undefined
-  /** The covered components, serialized (`"@method"`, `"content-digest"`, …). */
+  /** The names of the covered components (`@method`, `content-digest`, …), in order. */
   readonly components: readonly string[]
 }
 

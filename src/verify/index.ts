@@ -24,6 +24,7 @@ export {
   BodyHashMismatchError,
   CertificateError,
   ClaimInvalidError,
+  ComponentNotCoveredError,
   SignatureInvalidError,
   TokenExpiredError,
   TokenFormatError,
@@ -33,6 +34,12 @@ export {
   VerificationError,
   VerifierUnavailableError,
 } from './errors.js'
+export {
+  checkHttpSignature,
+  type HttpSignatureCheck,
+  type VerifiedHttpSignature,
+  verifyHttpSignatureBytes,
+} from './http-signature.js'
 export type { JwksOptions } from './jwks.js'
 export { MemoryReplayStore } from './replay/memory.js'
 export { type RedisLike, RedisReplayStore, type RedisReplayStoreOptions } from './replay/redis.js'

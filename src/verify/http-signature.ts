@@ -85,9 +85,23 @@ function param<T extends BareItem>(
   return value as T
 }
 
+function verifyArguments(alg: HttpSignatureAlgorithm, key: KeyObject) {
+  const jws = jwsAlgorithmFor(alg)
+  if (!jws) return undefined
+  const input = signKeyInput(key, jws)
+  return {
+    digest: algorithmSpec(jws).digest,
+    // RFC 9421 §3.3.1 fixes a 64-byte salt, which the signer uses; npm http-message-signatures
+    // signs with Node's default (the largest salt). The salt length does not weaken PSS, so
+    // any is accepted, as most PSS verifiers do.
+    key:
+      alg === 'rsa-pss-sha512' ? { ...input, saltLength: constants.RSA_PSS_SALTLEN_AUTO } : input,
+  }
+}
+
 /**
  * Verifies `signature` over `base` with `key` for an RFC 9421 algorithm: PKCS#1 v1.5 and
- * PSS (salt = digest length, §3.3.1) for RSA, r || s for ECDSA (§3.3.4), Ed25519 (§3.3.6).
+ * PSS (SHA-512, §3.3.1) for RSA, r || s for ECDSA (§3.3.4), Ed25519 (§3.3.6).
  *
  * @example
  * ```ts
@@ -100,22 +114,34 @@ export function verifyHttpSignatureBytes(
   base: string,
   signature: Uint8Array,
 ): boolean {
-  const jws = jwsAlgorithmFor(alg)
-  if (!jws) return false
-  const input = signKeyInput(key, jws)
+  const args = verifyArguments(alg, key)
+  if (!args) return false
   try {
-    return cryptoVerify(
-      algorithmSpec(jws).digest,
-      Buffer.from(base),
-      // RFC 9421 §3.3.1 fixes a 64-byte salt, which the signer uses; npm http-message-signatures
-      // signs with Node's default (the largest salt). The salt length does not weaken PSS, so
-      // any is accepted, as most PSS verifiers do.
-      alg === 'rsa-pss-sha512' ? { ...input, saltLength: constants.RSA_PSS_SALTLEN_AUTO } : input,
-      signature,
-    )
+    return cryptoVerify(args.digest, Buffer.from(base), args.key, signature)
   } catch {
     return false
   }
+}
+
+/**
+ * {@link verifyHttpSignatureBytes} for the request path: RSA on the event loop (cheaper than a
+ * thread-pool round trip, as for JWTs), ECDSA and Ed25519 on the crypto thread pool.
+ */
+function verifyOffLoop(
+  alg: HttpSignatureAlgorithm,
+  key: KeyObject,
+  base: string,
+  signature: Uint8Array,
+): Promise<boolean> {
+  const args = verifyArguments(alg, key)
+  if (!args || alg.startsWith('rsa')) {
+    return Promise.resolve(verifyHttpSignatureBytes(alg, key, base, signature))
+  }
+  return new Promise((resolve) => {
+    cryptoVerify(args.digest, Buffer.from(base), args.key, signature, (err, ok) =>
+      resolve(!err && ok),
+    )
+  })
 }
 
 function algorithmFromKey(key: KeyObject): HttpSignatureAlgorithm | undefined {
@@ -263,7 +289,7 @@ export async function checkHttpSignature(
       if (candidates.length === 1) throw err
       continue
     }
-    if (verifyHttpSignatureBytes(fit, candidate.key, base, signature)) {
+    if (await verifyOffLoop(fit, candidate.key, base, signature)) {
       alg = fit
       break
     }

@@ -176,6 +176,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
       `createVerifier: signatureMode must be jwt, http-signature or both (got ${JSON.stringify(mode)})`,
     )
   }
+  if (mode === 'http-signature' && !(options.pinned?.length || options.jwks !== undefined)) {
+    // A signature carries no certificate chain: its key is found by keyid only.
+    throw new ConfigError(
+      'ERR_OPTION_INVALID',
+      'signatureMode',
+      'createVerifier: signatureMode http-signature finds the key by keyid; give pinned or jwks (a CA alone cannot identify it)',
+    )
+  }
   const signatureLabel = options.signatureLabel ?? 'sig1'
   const signatureTag =
     options.signatureTag === false ? undefined : (options.signatureTag ?? 'kong-upstream-jwt')

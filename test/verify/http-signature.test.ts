@@ -268,6 +268,13 @@ describe('verifier: HTTP Message Signatures', () => {
     assert.equal((await jwt.verify(request)).httpSignature, undefined)
   })
 
+  test('createVerifier refuses http-signature mode with only a CA (a signature has no chain)', () => {
+    assert.throws(
+      () => createVerifier({ ca: pki.files.rootPem, signatureMode: 'http-signature' }),
+      { code: 'ERR_OPTION_INVALID', option: 'signatureMode' },
+    )
+  })
+
   test('createVerifier refuses an unknown signatureMode', () => {
     assert.throws(() => sigVerifier({ signatureMode: 'cavage' as never }), {
       code: 'ERR_OPTION_INVALID',

@@ -12,10 +12,10 @@ import { createPrivateKey, sign } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
-import type { Algorithm } from '../src/signer/algorithms.js'
-import { writeKeys } from '../test/helpers/keys.js'
-import { freePort } from '../test/helpers/redis.js'
-import { makeTempDir, removeDir } from '../test/helpers/tmp.js'
+import type { Algorithm } from '../src/core/algorithms.js'
+import { writeKeys } from '../testing/keys.js'
+import { freePort } from '../testing/ports.js'
+import { makeTempDir, removeDir } from '../testing/tmp.js'
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)

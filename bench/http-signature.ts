@@ -12,13 +12,13 @@ import {
   createSigner as theirSigner,
   createVerifier as theirVerifier,
 } from 'http-message-signatures'
-import type { Algorithm } from '../src/signer/algorithms.js'
-import { digestBytes } from '../src/signer/body-digest.js'
-import { jwkThumbprint } from '../src/signer/keys.js'
+import type { Algorithm } from '../src/core/algorithms.js'
+import { digestBytes } from '../src/core/body-digest.js'
+import { jwkThumbprint } from '../src/core/keys.js'
 import { createSigner } from '../src/signer/signer.js'
 import { createVerifier } from '../src/verify/verifier.js'
-import { writeKeys } from '../test/helpers/keys.js'
-import { makeTempDir } from '../test/helpers/tmp.js'
+import { writeKeys } from '../testing/keys.js'
+import { makeTempDir } from '../testing/tmp.js'
 import { CONCURRENCY, compare, table } from './harness.js'
 
 const NAMES: Partial<Record<Algorithm, string>> = { ES256: 'ecdsa-p256-sha256', EdDSA: 'ed25519' }

@@ -9,12 +9,12 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildKongPlugin } from '../scripts/build-kong.mjs'
-import type { Algorithm } from '../src/signer/algorithms.js'
-import { digestBytes } from '../src/signer/body-digest.js'
+import type { Algorithm } from '../src/core/algorithms.js'
+import { digestBytes } from '../src/core/body-digest.js'
 import { createSigner } from '../src/signer/signer.js'
-import { writeKeys } from '../test/helpers/keys.js'
-import { handleEvent, type KongRequest, KongRpc, startPluginServer } from '../test/helpers/kong.js'
-import { makeTempDir, removeDir } from '../test/helpers/tmp.js'
+import { writeKeys } from '../testing/keys.js'
+import { handleEvent, type KongRequest, KongRpc, startPluginServer } from '../testing/kong.js'
+import { makeTempDir, removeDir } from '../testing/tmp.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000)
 const BODY = Buffer.alloc(1024, 120)

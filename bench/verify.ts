@@ -7,13 +7,13 @@
  */
 import { createHash } from 'node:crypto'
 import { importX509, jwtVerify } from 'jose'
-import type { Algorithm } from '../src/signer/algorithms.js'
-import { digestBytes } from '../src/signer/body-digest.js'
+import type { Algorithm } from '../src/core/algorithms.js'
+import { digestBytes } from '../src/core/body-digest.js'
 import { createSigner } from '../src/signer/signer.js'
 import { TrustStore } from '../src/verify/trust.js'
 import { createVerifier } from '../src/verify/verifier.js'
-import { makePki } from '../test/helpers/pki.js'
-import { makeTempDir, removeDir } from '../test/helpers/tmp.js'
+import { makePki } from '../testing/pki.js'
+import { makeTempDir, removeDir } from '../testing/tmp.js'
 import { CONCURRENCY, compare, ROUNDS, SECONDS, table } from './harness.js'
 
 const BODY = Buffer.from(

@@ -1,6 +1,9 @@
 /**
  * kong-upstream-jwt: sign proxied requests with a JWT that proves to the upstream that the
- * request came through the gateway and was not changed on the way.
+ * request came through the gateway and was not changed on the way. This entry is the signing
+ * library as the README documents it: `createSigner`, the request facts it signs, body
+ * digests and spooling, the options table, and the errors. The verifier is
+ * `kong-upstream-jwt/verify`, the gateway `kong-upstream-jwt/gateway`.
  *
  * @example
  * ```ts
@@ -10,79 +13,49 @@
  * ```
  * @module
  */
+
+export { ALGORITHMS, type Algorithm } from './core/algorithms.js'
+export { type BodyDigest, digestBytes, digestStream } from './core/body-digest.js'
 export {
-  contentDigest,
-  type ParsedContentDigest,
-  parseContentDigest,
-} from './core/content-digest.js'
-export {
-  ComponentError,
-  componentValue,
-  type HttpMessage,
-  signatureBase,
-} from './core/signature-base.js'
-export {
+  AlgorithmNotAllowedError,
+  BindingMismatchError,
   BodyError,
+  BodyHashMismatchError,
+  CertificateError,
+  ClaimInvalidError,
+  ComponentNotCoveredError,
   ConfigError,
+  ERRORS,
   type ErrorCode,
+  type ErrorSpec,
+  GatewayConfigError,
   KeyError,
+  SignatureInvalidError,
   SigningError,
+  TokenExpiredError,
   TokenFormatError,
+  TokenMissingError,
+  TokenNotYetValidError,
+  TokenReplayedError,
+  UpstreamError,
   UpstreamJwtError,
-} from './errors.js'
-export { describeValue, type ResolveContext, resolveOptions } from './options/resolve.js'
+  UsageError,
+  VerificationError,
+  VerifierUnavailableError,
+} from './core/errors.js'
+export { type SpooledBody, type SpoolOptions, spoolBody } from './gateway/body-spool.js'
+export { type ResolveContext, resolveOptions } from './options/resolve.js'
 export {
   type JsonValue,
   OPTIONS,
   type OptionName,
-  type OptionSpec,
-  RESERVED_CLAIMS,
   type ResolvedOptions,
   type SignerOptions,
 } from './options/table.js'
-export {
-  ALGORITHMS,
-  type Algorithm,
-  assertKeyFitsAlgorithm,
-  HTTP_SIGNATURE_ALGORITHMS,
-  type HttpSignatureAlgorithm,
-  httpSignatureProblem,
-  jwsAlgorithmFor,
-} from './signer/algorithms.js'
-export { queryHash, requestUri } from './signer/binding.js'
-export {
-  type BodyDigest,
-  BodyHasher,
-  digestBytes,
-  digestStream,
-  payloadHash,
-} from './signer/body-digest.js'
-export { type SpooledBody, type SpoolOptions, spoolBody } from './signer/body-spool.js'
-export { buildClaims, type ClaimsContext, type UpstreamClaims } from './signer/claims.js'
+export type { UpstreamClaims } from './signer/claims.js'
 export type { ConsumerRef, EntityRef, RequestFacts } from './signer/facts.js'
-export {
-  type HttpSignatureHeaders,
-  SIGNATURE_HEADERS,
-  type SignatureParameters,
-  targetUri,
-} from './signer/http-signature.js'
-export {
-  buildHeader,
-  createSigningKey,
-  encodeJson,
-  type JwsHeader,
-  type SigningKey,
-  signCompact,
-  signCompactSync,
-} from './signer/jws.js'
+export type { HttpSignatureHeaders } from './signer/http-signature.js'
 export type { PublicJwk, SignerLogger } from './signer/key-store.js'
-export {
-  jwkThumbprint,
-  type KeyMaterial,
-  loadKeyMaterial,
-  parseCertificates,
-  parsePrivateKey,
-} from './signer/keys.js'
 export {
   createSigner,
   type IssuedToken,

@@ -6,6 +6,7 @@ import type { Request } from 'express'
 import type { FastifyRequest } from 'fastify'
 import {
   type ErrorCode,
+  KeyError,
   type ResolvedOptions,
   resolveOptions,
   type SignerOptions,
@@ -54,3 +55,7 @@ export const sigMode: SignerOptions = { signature_mode: 'both', signature_label:
 export const cavage: SignerOptions = { signature_mode: 'cavage' }
 export const verifySig: VerifierOptions = { pinned: ['cert.pem'], signatureMode: 'http-signature' }
 export const coverageCode: ErrorCode = 'ERR_COMPONENT_NOT_COVERED'
+// ERR_INTERNAL goes on the wire (middleware, Kong plugin, CLI), so it is a code of the union.
+export const internal: ErrorCode = 'ERR_INTERNAL'
+// @ts-expect-error a KeyError cannot carry a verifier's code: each code has one class
+export const wrongClass = new KeyError('ERR_CERT_UNTRUSTED', 'm')

@@ -4,7 +4,8 @@
  * @module
  */
 import { Command, CommanderError, Option } from 'commander'
-import { UpstreamJwtError } from '../errors.js'
+import { DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../core/defaults.js'
+import { UsageError } from '../core/errors.js'
 import type { KeygenOptions } from '../keygen/keygen.js'
 import type { SignerOptions } from '../options/table.js'
 import {
@@ -95,12 +96,7 @@ export interface VerifyInput {
   readonly signatureTag: string | false
 }
 
-/** A command line that cannot be run; exit code 2. */
-export class UsageError extends UpstreamJwtError {
-  constructor(message: string) {
-    super('ERR_USAGE', message, 400)
-  }
-}
+export { UsageError }
 
 function keyFlags(command: Command): Command {
   return command
@@ -263,7 +259,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           '--client-body-buffer-size <size>',
           'body bytes kept in memory before spooling to disk',
           parseSize,
-          1024 * 1024,
+          DEFAULT_BODY_BUFFER_SIZE,
         )
         .option(
           '--client-max-body-size <size>',
@@ -356,7 +352,12 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
       'required tag of the HTTP Message Signature; "" accepts any',
       'kong-upstream-jwt',
     )
-    .option('--clock-tolerance <seconds>', 'leeway for exp, nbf and iat', positiveOrZero, 30)
+    .option(
+      '--clock-tolerance <seconds>',
+      'leeway for exp, nbf and iat',
+      positiveOrZero,
+      DEFAULT_CLOCK_TOLERANCE_SECONDS,
+    )
     .option(
       '--max-token-age <seconds>',
       'refuse tokens issued longer ago (needs iat)',

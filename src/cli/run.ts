@@ -3,7 +3,7 @@
  * (0 ok, 1 failed, 2 usage). `runCli` is the only caller of `process.exit`.
  * @module
  */
-import { UpstreamJwtError } from '../errors.js'
+import { UpstreamJwtError } from '../core/errors.js'
 import { gatewayCommand } from './commands/gateway.js'
 import { inspectCommand } from './commands/inspect.js'
 import { jwksCommand } from './commands/jwks.js'

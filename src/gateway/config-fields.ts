@@ -4,14 +4,9 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { UpstreamJwtError } from '../errors.js'
+import { GatewayConfigError } from '../core/errors.js'
 
-/** A configuration that cannot be run; the message names the entity and the field. */
-export class GatewayConfigError extends UpstreamJwtError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_OPTION_INVALID', message, 500, options)
-  }
-}
+export { GatewayConfigError }
 
 export type Raw = Record<string, unknown>
 

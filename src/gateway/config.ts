@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
+import { defaultPort } from '../core/defaults.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
 import {
@@ -224,7 +225,7 @@ function service(
   if (protocol !== 'http' && protocol !== 'https')
     fail(`${where}: protocol "${protocol}" is not supported (http, https)`)
   if (host === undefined) fail(`${where}: "host" or "url" is required`)
-  const resolvedPort = port ?? (protocol === 'https' ? 443 : 80)
+  const resolvedPort = port ?? defaultPort(protocol)
   if (!Number.isInteger(resolvedPort) || resolvedPort < 1 || resolvedPort > 65535) {
     fail(`${where}: "port" must be an integer between 1 and 65535`)
   }

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
-import { digestBytes } from '../signer/body-digest.js'
-import { fileExists } from '../util/file-exists.js'
+import { digestBytes } from '../core/body-digest.js'
+import { fileExists } from '../core/file-exists.js'
 import { rawBodyOf, upstreamJwt, upstreamJwtOf } from '../verify/adapters/node.js'
 import { type Gateway, type GatewayOptions, type ListenAddress, startGateway } from './gateway.js'
 

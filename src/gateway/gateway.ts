@@ -2,7 +2,8 @@ import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Logger, pino } from 'pino'
-import { UpstreamJwtError } from '../errors.js'
+import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
+import { UpstreamJwtError } from '../core/errors.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
 import { GatewayMetrics } from './metrics.js'
 import { createProxyHandler } from './proxy.js'
@@ -75,9 +76,8 @@ function listenOn(server: Server, address: ListenAddress): Promise<string> {
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
         reject(
           new UpstreamJwtError(
-            'ERR_USAGE',
+            'ERR_LISTEN_FAILED',
             `cannot listen on ${where} (${err.code}); choose another address with --listen / --admin-listen`,
-            500,
             { cause: err },
           ),
         )
@@ -134,7 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     proto: 'http',
     limits: {
-      bufferSize: options.clientBodyBufferSize ?? 1024 * 1024,
+      bufferSize: options.clientBodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE,
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },

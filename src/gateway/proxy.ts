@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import { BodyError, UpstreamJwtError } from '../errors.js'
-import { type SpooledBody, spoolBody } from '../signer/body-spool.js'
+import { hostWithPort } from '../core/defaults.js'
+import { BodyError, UpstreamJwtError } from '../core/errors.js'
 import type { RequestFacts } from '../signer/facts.js'
+import { type SpooledBody, spoolBody } from './body-spool.js'
 import { clientHeaders, upstreamHeaders } from './forwarding.js'
 import { keyAuth } from './key-auth.js'
 import type { GatewayMetrics } from './metrics.js'
@@ -159,9 +160,7 @@ export function createProxyHandler(ctx: ProxyContext) {
       const upstreamHost =
         route.preserve_host && req.headers.host
           ? req.headers.host
-          : service.port === (service.protocol === 'https' ? 443 : 80)
-            ? service.host
-            : `${service.host}:${service.port}`
+          : hostWithPort(service.protocol, service.host, service.port)
       const facts: RequestFacts = {
         method,
         scheme: service.protocol,

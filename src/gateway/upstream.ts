@@ -1,19 +1,9 @@
 import type { Readable, Writable } from 'node:stream'
 import { type Dispatcher, Pool } from 'undici'
-import { UpstreamJwtError } from '../errors.js'
+import { UpstreamError } from '../core/errors.js'
 import type { ServiceEntry } from './config.js'
 
-/** The upstream failed: unreachable (502) or too slow (504). */
-export class UpstreamError extends UpstreamJwtError {
-  constructor(status: 502 | 504, message: string, options?: { cause?: unknown }) {
-    super(
-      status === 504 ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
-      message,
-      status,
-      options,
-    )
-  }
-}
+export { UpstreamError }
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -87,10 +77,16 @@ export class Upstreams {
         if (responded || (request.signal as { aborted?: boolean } | undefined)?.aborted) throw err
         if (RETRYABLE.has(code) && attempt < service.retries) continue
         if (TIMEOUT_CODES.has(code))
-          throw new UpstreamError(504, 'The upstream server is timing out', { cause: err })
-        throw new UpstreamError(502, 'An invalid response was received from the upstream server', {
-          cause: err,
-        })
+          throw new UpstreamError('ERR_UPSTREAM_TIMEOUT', 'The upstream server is timing out', {
+            cause: err,
+          })
+        throw new UpstreamError(
+          'ERR_UPSTREAM_UNREACHABLE',
+          'An invalid response was received from the upstream server',
+          {
+            cause: err,
+          },
+        )
       }
     }
   }

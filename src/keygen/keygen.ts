@@ -1,7 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { UpstreamJwtError } from '../errors.js'
-import { fileExists } from '../util/file-exists.js'
+import { UpstreamJwtError } from '../core/errors.js'
+import { fileExists } from '../core/file-exists.js'
 import {
   type Curve,
   generateKeyPair,
@@ -72,7 +72,6 @@ export async function keygen(options: KeygenOptions): Promise<KeygenResult> {
         throw new UpstreamJwtError(
           'ERR_FILE_EXISTS',
           `${file} already exists; use --force to overwrite`,
-          409,
         )
       }
     }

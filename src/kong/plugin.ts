@@ -5,10 +5,18 @@
  * without a body, 5 with one.
  * @module
  */
-import { UpstreamJwtError } from '../errors.js'
+
+import { digestBytes } from '../core/body-digest.js'
+import { hostWithPort } from '../core/defaults.js'
+import {
+  BodyError,
+  type ErrorCode,
+  SigningError,
+  statusOf,
+  UpstreamJwtError,
+} from '../core/errors.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { ResolvedOptions } from '../options/table.js'
-import { digestBytes } from '../signer/body-digest.js'
 import type { RequestFacts } from '../signer/facts.js'
 import { createSigner, type Signer } from '../signer/signer.js'
 
@@ -107,10 +115,10 @@ export class UpstreamJwtPlugin {
       const chunked = single(headers, 'transfer-encoding') !== undefined
       const length = declared === undefined ? undefined : Number(declared)
       if (length !== undefined && length > options.max_body_size) {
-        throw new UpstreamJwtError(
+        throw new BodyError(
           'ERR_BODY_TOO_LARGE',
           `request body exceeds max_body_size (${options.max_body_size} bytes)`,
-          413,
+          { limit: options.max_body_size },
         )
       }
       let body: Uint8Array | undefined
@@ -119,17 +127,16 @@ export class UpstreamJwtPlugin {
         const raw = await kong.request.get_raw_body(options.max_body_size)
         body = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : (raw ?? undefined)
         if (!body || body.length === 0 || (length !== undefined && body.length !== length)) {
-          throw new UpstreamJwtError(
-            'ERR_BODY_READ',
+          throw new BodyError(
+            'ERR_BODY_UNAVAILABLE',
             'request body could not be read whole (buffered to disk by nginx? use Kong >= 3.8 or raise nginx_http_client_body_buffer_size); not signing a hash of other bytes',
-            500,
           )
         }
         if (body.length > options.max_body_size) {
-          throw new UpstreamJwtError(
+          throw new BodyError(
             'ERR_BODY_TOO_LARGE',
             `request body exceeds max_body_size (${options.max_body_size} bytes)`,
-            413,
+            { limit: options.max_body_size },
           )
         }
       }
@@ -155,8 +162,8 @@ export class UpstreamJwtPlugin {
       }
     } catch (err) {
       const known = err instanceof UpstreamJwtError
-      const status = known && (err.status === 413 || err.status === 500) ? err.status : 500
-      const code = known ? err.code : 'ERR_INTERNAL'
+      const code: ErrorCode = known ? err.code : 'ERR_INTERNAL'
+      const status = statusOf(code)
       const message = err instanceof Error ? err.message : String(err)
       try {
         await kong.log.err(
@@ -191,17 +198,14 @@ export class UpstreamJwtPlugin {
       r.get_raw_query(),
     ])
     if (!method || !scheme || !host || !path) {
-      throw new UpstreamJwtError(
-        'ERR_SIGNING_FAILED',
+      throw new SigningError(
         'bind_request needs the kong.service.request getters of Kong 3.x (so do signature modes http-signature and both)',
-        500,
       )
     }
-    const defaultPort = scheme === 'https' ? 443 : 80
     return {
       method,
       scheme,
-      host: port && port !== defaultPort ? `${host}:${port}` : host,
+      host: hostWithPort(scheme, host, port || undefined),
       path,
       query: query ?? '',
     }

@@ -1,5 +1,5 @@
-import { ConfigError } from '../errors.js'
-import { httpSignatureProblem } from '../signer/algorithms.js'
+import { httpSignatureProblem } from '../core/algorithms.js'
+import { ConfigError } from '../core/errors.js'
 import {
   type JsonValue,
   OPTIONS,

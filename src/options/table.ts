@@ -3,7 +3,8 @@
  * validation, the CLI flags and the README table are all derived from this table.
  * @module
  */
-import { ALGORITHMS } from '../signer/algorithms.js'
+import { ALGORITHMS } from '../core/algorithms.js'
+import { DEFAULT_HEADER, DEFAULT_MAX_BODY_SIZE } from '../core/defaults.js'
 
 /** A JSON value, as allowed in static `claims`. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue }
@@ -143,7 +144,7 @@ export const OPTIONS = {
   },
   header: {
     type: 'string',
-    default: 'JWT',
+    default: DEFAULT_HEADER,
     description: 'Name of the request header that carries the token.',
     compat: 'Same as the original.',
     check: headerName,
@@ -283,7 +284,7 @@ export const OPTIONS = {
   },
   max_body_size: {
     type: 'integer',
-    default: 10 * 1024 * 1024,
+    default: DEFAULT_MAX_BODY_SIZE,
     min: 0,
     max: 2 ** 31 - 1,
     description:

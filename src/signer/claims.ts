@@ -1,7 +1,7 @@
-import { SigningError } from '../errors.js'
+import { queryHash, requestUri } from '../core/binding.js'
+import { payloadHash } from '../core/body-digest.js'
+import { SigningError } from '../core/errors.js'
 import type { JsonValue, ResolvedOptions } from '../options/table.js'
-import { queryHash, requestUri } from './binding.js'
-import { payloadHash } from './body-digest.js'
 import type { RequestFacts } from './facts.js'
 
 /** The claims of one token. Registered names per RFC 7519 §4.1, the rest as the original. */

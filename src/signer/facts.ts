@@ -1,4 +1,4 @@
-import type { BodyDigest } from './body-digest.js'
+import type { BodyDigest } from '../core/body-digest.js'
 
 /** A Kong entity reference as the claims need it. */
 export interface EntityRef {

@@ -6,10 +6,10 @@
  */
 import { sign } from 'node:crypto'
 import { type InnerList, type Item, serializeDictionary } from 'structured-headers'
+import { algorithmSpec } from '../core/algorithms.js'
 import { contentDigest } from '../core/content-digest.js'
+import { SigningError } from '../core/errors.js'
 import { type HttpMessage, signatureBase } from '../core/signature-base.js'
-import { SigningError } from '../errors.js'
-import { algorithmSpec } from './algorithms.js'
 import type { RequestFacts } from './facts.js'
 import type { SigningKey } from './jws.js'
 
@@ -129,7 +129,7 @@ export function signatureInput(
 }
 
 function rfc9421Name(key: SigningKey): string {
-  const name = algorithmSpec(key.alg).httpSignature
+  const name = algorithmSpec(key.alg).rfc9421
   const type = (key.input.key as { asymmetricKeyType?: string }).asymmetricKeyType
   // RFC 9421 §3.3.6 registers Ed25519 only; an Ed448 key signs JWTs (EdDSA) but not these.
   if (!name || type === 'ed448') {

@@ -1,7 +1,7 @@
 import { createHash, type KeyObject, type SignKeyObjectInput, sign } from 'node:crypto'
-import { SigningError } from '../errors.js'
+import { type Algorithm, algorithmSpec, signKeyInput } from '../core/algorithms.js'
+import { SigningError } from '../core/errors.js'
 import type { ResolvedOptions } from '../options/table.js'
-import { type Algorithm, algorithmSpec, signKeyInput } from './algorithms.js'
 import type { KeyMaterial } from './keys.js'
 
 /** The JOSE header of an upstream token (RFC 7515 §4.1). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { KeyError, SigningError } from '../errors.js'
+import { KeyError, SigningError } from '../core/errors.js'
 import { type ResolveContext, resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
 import { buildClaims, type UpstreamClaims } from './claims.js'
@@ -131,7 +131,7 @@ export async function createSigner(
     const key = store.active
     if (nowMs > key.expiresAt) {
       throw new KeyError(
-        'ERR_CERT_EXPIRED',
+        'ERR_SIGNING_CERT_EXPIRED',
         `the signing certificate in ${key.material.files.cert} has expired`,
         key.material.files.cert,
       )

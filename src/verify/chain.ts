@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto'
-import { certificateConstraints, KEY_USAGE } from '../x509/extensions.js'
+import { certificateConstraints, KEY_USAGE } from '../core/x509-extensions.js'
 import { CertificateError } from './errors.js'
 
 /** Longest chain accepted (leaf included), against resource abuse. */
@@ -19,7 +19,10 @@ function checkValidity(cert: X509Certificate, name: string, now: number, toleran
     throw new CertificateError('ERR_CERT_EXPIRED', `${name} expired on ${cert.validTo}`)
   }
   if (Date.parse(cert.validFrom) - toleranceMs > now) {
-    throw new CertificateError('ERR_CERT_EXPIRED', `${name} is not valid before ${cert.validFrom}`)
+    throw new CertificateError(
+      'ERR_CERT_NOT_YET_VALID',
+      `${name} is not valid before ${cert.validFrom}`,
+    )
   }
 }
 
@@ -58,7 +61,7 @@ function checkIssuer(issuer: X509Certificate, name: string, caBelow: number) {
  * ```ts
  * const { leaf } = validateChain(decodeX5c(header.x5c), anchors, Date.now(), 30_000)
  * ```
- * @throws {CertificateError} `ERR_CERT_UNTRUSTED` or `ERR_CERT_EXPIRED`
+ * @throws {CertificateError} `ERR_CERT_UNTRUSTED`, `ERR_CERT_EXPIRED` or `ERR_CERT_NOT_YET_VALID`
  */
 export function validateChain(
   chain: readonly X509Certificate[],

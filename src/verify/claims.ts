@@ -1,3 +1,4 @@
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../core/defaults.js'
 import { ClaimInvalidError, TokenExpiredError, TokenNotYetValidError } from './errors.js'
 
 /** What the claims must satisfy. Times are in seconds. */
@@ -38,7 +39,7 @@ export function validateClaims(
   policy: ClaimsPolicy,
   now: number,
 ): void {
-  const tolerance = policy.clockTolerance ?? 30
+  const tolerance = policy.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE_SECONDS
   for (const name of ['exp', 'jti', ...(policy.requiredClaims ?? [])]) {
     if (claims[name] === undefined) throw new ClaimInvalidError(name, `"${name}" claim is missing`)
   }

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto'
-import { TokenFormatError } from '../errors.js'
+import { TokenFormatError } from '../core/errors.js'
 import { duplicateMember } from './json-duplicates.js'
 
 /** Largest token accepted before any parsing (a documented limit, against resource abuse). */

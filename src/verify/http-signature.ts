@@ -6,18 +6,17 @@
  */
 import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { type BareItem, type InnerList, type Item, parseDictionary } from 'structured-headers'
-import { parseContentDigest } from '../core/content-digest.js'
-import { ComponentError, signatureBase } from '../core/signature-base.js'
-import { KeyError } from '../errors.js'
 import {
   algorithmSpec,
-  assertKeyFitsAlgorithm,
   HTTP_SIGNATURE_ALGORITHMS,
   type HttpSignatureAlgorithm,
   jwsAlgorithmFor,
+  keyUnfitFor,
   signKeyInput,
-} from '../signer/algorithms.js'
-import type { BodyDigest } from '../signer/body-digest.js'
+} from '../core/algorithms.js'
+import type { BodyDigest } from '../core/body-digest.js'
+import { parseContentDigest } from '../core/content-digest.js'
+import { ComponentError, signatureBase } from '../core/signature-base.js'
 import {
   AlgorithmNotAllowedError,
   BodyHashMismatchError,
@@ -29,8 +28,8 @@ import {
   TokenMissingError,
   TokenNotYetValidError,
 } from './errors.js'
+import type { VerifyRequest } from './request.js'
 import type { TrustedKey } from './trust.js'
-import type { VerifyRequest } from './verifier.js'
 
 /** A verified HTTP Message Signature. */
 export interface VerifiedHttpSignature {
@@ -164,7 +163,7 @@ function algorithmFor(
 ): HttpSignatureAlgorithm {
   const fromJwk =
     candidate.alg !== undefined
-      ? (algorithmSpec(candidate.alg as never)?.httpSignature ?? `(${candidate.alg})`)
+      ? (algorithmSpec(candidate.alg as never)?.rfc9421 ?? `(${candidate.alg})`)
       : undefined
   const alg = declared ?? fromJwk ?? check.algorithmHint ?? algorithmFromKey(candidate.key)
   if (alg === undefined) {
@@ -186,16 +185,12 @@ function algorithmFor(
       throw new AlgorithmNotAllowedError(`the key for this signature is for ${bound}, not ${alg}`)
     }
   }
-  const jws = jwsAlgorithmFor(alg)!
-  try {
-    assertKeyFitsAlgorithm(candidate.key, jws)
-    if (alg === 'ed25519' && candidate.key.asymmetricKeyType !== 'ed25519')
-      throw new KeyError('ERR_KEY_UNSUITABLE', 'algorithm ed25519 needs an Ed25519 key')
-  } catch (err) {
-    if (err instanceof KeyError)
-      throw new AlgorithmNotAllowedError(err.message.replace(/ in .*? is/, ' is'), { cause: err })
-    throw err
-  }
+  const unfit =
+    keyUnfitFor(candidate.key, jwsAlgorithmFor(alg)!) ??
+    (alg === 'ed25519' && candidate.key.asymmetricKeyType !== 'ed25519'
+      ? `algorithm ed25519 needs an Ed25519 key, but the key is ${candidate.key.asymmetricKeyType}`
+      : undefined)
+  if (unfit !== undefined) throw new AlgorithmNotAllowedError(unfit)
   return alg as HttpSignatureAlgorithm
 }
 

@@ -9,15 +9,9 @@
  * ```
  * @module
  */
-export { MAX_CHAIN_LENGTH, type ValidatedChain, validateChain } from './chain.js'
-export { type ClaimsPolicy, validateClaims } from './claims.js'
-export {
-  type DecodedToken,
-  decodeToken,
-  decodeX5c,
-  MAX_TOKEN_LENGTH,
-  stripBearer,
-} from './decode.js'
+export type { Algorithm } from '../core/algorithms.js'
+export type { ClaimsPolicy } from './claims.js'
+export { type DecodedToken, decodeToken } from './decode.js'
 export {
   AlgorithmNotAllowedError,
   BindingMismatchError,
@@ -34,17 +28,12 @@ export {
   VerificationError,
   VerifierUnavailableError,
 } from './errors.js'
-export {
-  checkHttpSignature,
-  type HttpSignatureCheck,
-  type VerifiedHttpSignature,
-  verifyHttpSignatureBytes,
-} from './http-signature.js'
+export type { VerifiedHttpSignature } from './http-signature.js'
 export type { JwksOptions } from './jwks.js'
 export { MemoryReplayStore } from './replay/memory.js'
 export { type RedisLike, RedisReplayStore, type RedisReplayStoreOptions } from './replay/redis.js'
 export type { ReplayStore } from './replay/store.js'
-export { type TrustedKey, type TrustOptions, TrustStore } from './trust.js'
+export type { TrustOptions } from './trust.js'
 export {
   createVerifier,
   type VerifiedToken,

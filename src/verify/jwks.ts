@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { jwkThumbprint } from '../signer/keys.js'
+import { jwkThumbprint } from '../core/keys.js'
 import { VerifierUnavailableError } from './errors.js'
 
 /** One key of a JWK Set, imported. */

@@ -3,10 +3,10 @@
  * request binding. Pure functions of the claims and the request.
  * @module
  */
-import { queryHash, requestUri } from '../signer/binding.js'
-import { type BodyDigest, digestBytes, digestStream } from '../signer/body-digest.js'
+import { queryHash, requestUri } from '../core/binding.js'
+import { type BodyDigest, digestBytes, digestStream } from '../core/body-digest.js'
 import { BindingMismatchError, BodyHashMismatchError, ClaimInvalidError } from './errors.js'
-import type { VerifyRequest } from './verifier.js'
+import type { VerifyRequest } from './request.js'
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const HEX64 = /^[0-9a-f]{64}$/

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { ConfigError, KeyError } from '../errors.js'
-import { jwkThumbprint, parseCertificates } from '../signer/keys.js'
+import { ConfigError, KeyError } from '../core/errors.js'
+import { jwkThumbprint, parseCertificates } from '../core/keys.js'
 import { validateChain } from './chain.js'
 import { decodeX5c } from './decode.js'
 import { CertificateError } from './errors.js'
@@ -155,7 +155,7 @@ export class TrustStore {
    * The keys that may have signed a token with this header: one for `x5c` and pins, possibly
    * several JWKS keys when the token has no `kid`.
    *
-   * @throws {CertificateError} `ERR_CERT_UNTRUSTED` / `ERR_CERT_EXPIRED`
+   * @throws {CertificateError} `ERR_CERT_UNTRUSTED`, `ERR_CERT_EXPIRED`, `ERR_CERT_NOT_YET_VALID`
    */
   async resolve(
     header: Record<string, unknown>,

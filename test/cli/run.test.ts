@@ -4,9 +4,9 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { importX509, jwtVerify } from 'jose'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { cli, cliProcess } from '../helpers/cli.js'
 import { openssl } from '../helpers/openssl.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex')
 

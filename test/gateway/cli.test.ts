@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { parseCli } from '../../src/cli/parse.js'
 import { startDemo } from '../../src/gateway/demo.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))

@@ -9,8 +9,8 @@ import { test } from 'node:test'
 import { pino } from 'pino'
 import { startGateway } from '../../src/gateway/gateway.js'
 import { upstreamJwt, upstreamJwtOf } from '../../src/verify/adapters/node.js'
-import { makePki } from '../helpers/pki.js'
-import { tempDir } from '../helpers/tmp.js'
+import { makePki } from '../../testing/pki.js'
+import { tempDir } from '../../testing/tmp.js'
 
 test('gateway → verifying upstream: strip_path, service path, query and body all bound and verified', async (t) => {
   const dir = await tempDir(t)

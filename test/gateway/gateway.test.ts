@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test'
 import { importX509, jwtVerify } from 'jose'
 import { pino } from 'pino'
 import { type Gateway, type GatewayOptions, startGateway } from '../../src/gateway/gateway.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
@@ -291,7 +291,7 @@ describe('gateway (real upstream, real HTTP clients)', () => {
   })
 
   test('an expired signing certificate: 500, never forwarded unsigned', async (t) => {
-    const { issue, writeChain } = await import('../helpers/pki.js')
+    const { issue, writeChain } = await import('../../testing/pki.js')
     const shortLived = await issue('short', 'ES256', pki.intermediate, {
       notAfter: new Date(Date.now() + 1500),
     })
@@ -317,7 +317,7 @@ describe('gateway (real upstream, real HTTP clients)', () => {
     assert.equal(res.status, 500)
     assert.deepEqual(await res.json(), {
       message: 'An unexpected error occurred',
-      code: 'ERR_CERT_EXPIRED',
+      code: 'ERR_SIGNING_CERT_EXPIRED',
     })
     assert.equal(upstream.seen.length, count)
     assert.match(

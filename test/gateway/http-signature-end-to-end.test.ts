@@ -12,8 +12,8 @@ import { httpbis, createVerifier as theirVerifier } from 'http-message-signature
 import { pino } from 'pino'
 import { startGateway } from '../../src/gateway/gateway.js'
 import { upstreamJwt, upstreamJwtOf } from '../../src/verify/adapters/node.js'
-import { makePki } from '../helpers/pki.js'
-import { tempDir } from '../helpers/tmp.js'
+import { makePki } from '../../testing/pki.js'
+import { tempDir } from '../../testing/tmp.js'
 
 type Tamper = 'none' | 'body' | 'method' | 'path' | 'query' | 'header'
 
@@ -115,7 +115,7 @@ test('gateway (both) → tampering hop → verifying upstream (both)', async (t)
   ])
 
   // The independent implementation accepts what the upstream received.
-  const kid = (await import('../../src/signer/keys.js')).jwkThumbprint(pki.leaf.cert.publicKey)
+  const kid = (await import('../../src/core/keys.js')).jwkThumbprint(pki.leaf.cert.publicKey)
   const valid = await httpbis.verifyMessage(
     {
       keyLookup: async (params) =>

@@ -3,8 +3,8 @@ import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { pino } from 'pino'
 import { startGateway } from '../../src/gateway/gateway.js'
-import { makePki } from '../helpers/pki.js'
-import { tempDir } from '../helpers/tmp.js'
+import { makePki } from '../../testing/pki.js'
+import { tempDir } from '../../testing/tmp.js'
 
 test('a listen address in use is a clear error naming it', async (t) => {
   const dir = await tempDir(t)

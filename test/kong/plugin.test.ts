@@ -8,11 +8,10 @@ import { promisify } from 'node:util'
 import { httpbis, createVerifier as theirVerifier } from 'http-message-signatures'
 import { importX509, jwtVerify } from 'jose'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
-import { ALGORITHMS } from '../../src/signer/algorithms.js'
-import { jwkThumbprint } from '../../src/signer/keys.js'
+import { ALGORITHMS } from '../../src/core/algorithms.js'
+import { jwkThumbprint } from '../../src/core/keys.js'
 import { createVerifier } from '../../src/verify/verifier.js'
-import { cli } from '../helpers/cli.js'
-import { writeKeys } from '../helpers/keys.js'
+import { writeKeys } from '../../testing/keys.js'
 import {
   handleEvent,
   KongRpc,
@@ -20,10 +19,11 @@ import {
   type PluginServer,
   startInstance,
   startPluginServer,
-} from '../helpers/kong.js'
+} from '../../testing/kong.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { cli } from '../helpers/cli.js'
 import { openssl, p1363ToDer } from '../helpers/openssl.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const exec = promisify(execFile)
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
@@ -269,7 +269,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       rawBodyAnswer: null,
     })
     assert.equal(result.exit?.status, 500)
-    assert.equal((result.exit?.body as { code?: string } | undefined)?.code, 'ERR_BODY_READ')
+    assert.equal((result.exit?.body as { code?: string } | undefined)?.code, 'ERR_BODY_UNAVAILABLE')
     assert.deepEqual(result.setHeaders, {})
   })
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ConfigError } from '../../src/errors.js'
+import { ConfigError } from '../../src/core/errors.js'
 import { resolveOptions } from '../../src/options/resolve.js'
 import { OPTIONS } from '../../src/options/table.js'
 

@@ -4,10 +4,10 @@ import { readdir, stat } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { BodyError } from '../../src/errors.js'
-import { BodyHasher, digestBytes, digestStream, payloadHash } from '../../src/signer/body-digest.js'
-import { spoolBody } from '../../src/signer/body-spool.js'
-import { tempDir } from '../helpers/tmp.js'
+import { BodyHasher, digestBytes, digestStream, payloadHash } from '../../src/core/body-digest.js'
+import { BodyError } from '../../src/core/errors.js'
+import { spoolBody } from '../../src/gateway/body-spool.js'
+import { tempDir } from '../../testing/tmp.js'
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
 

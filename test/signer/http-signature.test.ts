@@ -9,15 +9,15 @@ import {
   createVerifier as theirVerifier,
 } from 'http-message-signatures'
 import { parseDictionary } from 'structured-headers'
-import { ConfigError, KeyError } from '../../src/errors.js'
-import type { Algorithm } from '../../src/signer/algorithms.js'
-import { digestBytes } from '../../src/signer/body-digest.js'
+import type { Algorithm } from '../../src/core/algorithms.js'
+import { digestBytes } from '../../src/core/body-digest.js'
+import { ConfigError, KeyError } from '../../src/core/errors.js'
+import { jwkThumbprint } from '../../src/core/keys.js'
 import type { RequestFacts } from '../../src/signer/facts.js'
-import { jwkThumbprint } from '../../src/signer/keys.js'
 import { createSigner } from '../../src/signer/signer.js'
 import { createVerifier } from '../../src/verify/verifier.js'
-import { type KeyFiles, writeKeys } from '../helpers/keys.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { type KeyFiles, writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 const RFC9421: Record<string, string> = {
   RS256: 'rsa-v1_5-sha256',

@@ -7,12 +7,12 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { importX509, jwtVerify } from 'jose'
-import { ALGORITHMS, type Algorithm } from '../../src/signer/algorithms.js'
-import { digestBytes } from '../../src/signer/body-digest.js'
+import { ALGORITHMS, type Algorithm } from '../../src/core/algorithms.js'
+import { digestBytes } from '../../src/core/body-digest.js'
 import { createSigner } from '../../src/signer/signer.js'
-import { type KeyFiles, writeKeys } from '../helpers/keys.js'
+import { type KeyFiles, writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { openssl, p1363ToDer } from '../helpers/openssl.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 function pemOf(x5c: string): string {
   return `-----BEGIN CERTIFICATE-----\n${x5c.match(/.{1,64}/g)?.join('\n')}\n-----END CERTIFICATE-----\n`

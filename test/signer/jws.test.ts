@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createPrivateKey, createPublicKey, verify } from 'node:crypto'
 import { test } from 'node:test'
-import { SigningError } from '../../src/errors.js'
+import { SigningError } from '../../src/core/errors.js'
 import { createSigningKey, encodeJson, signCompact, signCompactSync } from '../../src/signer/jws.js'
 import vector from '../vectors/rfc7515-a2.json' with { type: 'json' }
 

@@ -3,14 +3,14 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { ConfigError, type ErrorCode, KeyError } from '../../src/errors.js'
+import { ConfigError, type ErrorCode, KeyError } from '../../src/core/errors.js'
 import { generateKeyPair, issueCertificate } from '../../src/keygen/certificates.js'
 import { resolveOptions } from '../../src/options/resolve.js'
 import type { SignerOptions } from '../../src/options/table.js'
 import { loadKeyMaterial } from '../../src/signer/keys.js'
-import { type KeyFiles, writeKeys } from '../helpers/keys.js'
+import { type KeyFiles, writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { openssl } from '../helpers/openssl.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const load = (options: SignerOptions, now?: Date) =>
   loadKeyMaterial(resolveOptions(options, { env: {} }), now)
@@ -255,7 +255,7 @@ describe('key and certificate loading', () => {
     })
     await rejectsWith(
       { private_key_location: old.key, public_key_location: old.certDer },
-      'ERR_CERT_EXPIRED',
+      'ERR_SIGNING_CERT_EXPIRED',
       /expired on/,
     )
     const future = await writeKeys(dir, 'ES256', {
@@ -264,7 +264,7 @@ describe('key and certificate loading', () => {
     })
     await rejectsWith(
       { private_key_location: future.key, public_key_location: future.certDer, algorithm: 'ES256' },
-      'ERR_CERT_NOT_YET_VALID',
+      'ERR_SIGNING_CERT_NOT_YET_VALID',
       /is not valid before/,
     )
     const soon = await writeKeys(dir, 'ES256', {

@@ -4,12 +4,12 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
-import { KeyError, SigningError } from '../../src/errors.js'
+import { KeyError, SigningError } from '../../src/core/errors.js'
 import { generateKeyPair, issueCertificate } from '../../src/keygen/certificates.js'
 import type { SignerOptions } from '../../src/options/table.js'
 import { createSigner, type SignerContext } from '../../src/signer/signer.js'
-import { type KeyFiles, writeKeys } from '../helpers/keys.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { type KeyFiles, writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 function headerOf(value: string) {
   return JSON.parse(
@@ -151,7 +151,7 @@ describe('createSigner', () => {
     now = new Date(rsa.cert.validTo).getTime() + 1000
     await assert.rejects(
       signer.sign(),
-      (err: unknown) => err instanceof KeyError && err.code === 'ERR_CERT_EXPIRED',
+      (err: unknown) => err instanceof KeyError && err.code === 'ERR_SIGNING_CERT_EXPIRED',
     )
   })
 

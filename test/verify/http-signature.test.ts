@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { httpbis, createSigner as theirSigner } from 'http-message-signatures'
-import { UpstreamJwtError } from '../../src/errors.js'
-import { digestBytes } from '../../src/signer/body-digest.js'
+import { digestBytes } from '../../src/core/body-digest.js'
+import { UpstreamJwtError } from '../../src/core/errors.js'
+import { jwkThumbprint } from '../../src/core/keys.js'
 import type { RequestFacts } from '../../src/signer/facts.js'
-import { jwkThumbprint } from '../../src/signer/keys.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import {
   createVerifier,
   type VerifierOptions,
   type VerifyRequest,
 } from '../../src/verify/verifier.js'
-import { type KeyFiles, writeKeys } from '../helpers/keys.js'
-import { makePki, type Pki } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { type KeyFiles, writeKeys } from '../../testing/keys.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 const BODY = '{"order":42}'
 const FACTS: RequestFacts = {

@@ -4,11 +4,11 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { digestBytes } from '../../src/signer/body-digest.js'
+import { digestBytes } from '../../src/core/body-digest.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import { createVerifier } from '../../src/verify/verifier.js'
-import { writeKeys } from '../helpers/keys.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
+import { writeKeys } from '../../testing/keys.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 describe('JWKS trust', () => {
   let dir: string

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Cluster, Redis } from 'ioredis'
-import { VerificationError } from '../../src/errors.js'
-import { digestBytes } from '../../src/signer/body-digest.js'
+import { digestBytes } from '../../src/core/body-digest.js'
+import { VerificationError } from '../../src/core/errors.js'
 import { createSigner } from '../../src/signer/signer.js'
 import { MemoryReplayStore } from '../../src/verify/replay/memory.js'
 import { RedisReplayStore } from '../../src/verify/replay/redis.js'
 import { createVerifier } from '../../src/verify/verifier.js'
-import { makePki } from '../helpers/pki.js'
+import { makePki } from '../../testing/pki.js'
+import { tempDir } from '../../testing/tmp.js'
 import { haveRedis, type RedisServer, startRedis, startRedisCluster } from '../helpers/redis.js'
-import { tempDir } from '../helpers/tmp.js'
 
 test('memory store: first use true, replay false, expired ids forgotten, bounded', async () => {
   let now = 1_000_000

@@ -5,20 +5,20 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { importPKCS8, SignJWT } from 'jose'
-import { UpstreamJwtError, VerificationError } from '../../src/errors.js'
+import { ALGORITHMS, type Algorithm } from '../../src/core/algorithms.js'
+import { digestBytes } from '../../src/core/body-digest.js'
+import { UpstreamJwtError, VerificationError } from '../../src/core/errors.js'
 import { KeyUsage } from '../../src/keygen/certificates.js'
-import { ALGORITHMS, type Algorithm } from '../../src/signer/algorithms.js'
-import { digestBytes } from '../../src/signer/body-digest.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import {
   createVerifier,
   type VerifierOptions,
   type VerifyRequest,
 } from '../../src/verify/verifier.js'
-import { writeKeys } from '../helpers/keys.js'
+import { writeKeys } from '../../testing/keys.js'
+import { issue, makePki, type Pki, writeChain } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { openssl } from '../helpers/openssl.js'
-import { issue, makePki, type Pki, writeChain } from '../helpers/pki.js'
-import { makeTempDir, removeDir } from '../helpers/tmp.js'
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const BODY = '{"order":42}'
@@ -671,6 +671,12 @@ describe('verifier', () => {
     await store.resolve(header, t, 0)
     t = Date.parse(pki.leaf.cert.validTo) + 1000
     await rejects(store.resolve(header, t, 0), 'ERR_CERT_EXPIRED')
+    const early = Date.parse(pki.leaf.cert.validFrom) - 60_000
+    await rejects(
+      new TrustStore({ ca: pki.files.rootPem }, () => early).resolve(header, early, 0),
+      'ERR_CERT_NOT_YET_VALID',
+      /is not valid before/,
+    )
   })
 
   test('property: any mutation of a valid token or its body is refused with our errors', async () => {

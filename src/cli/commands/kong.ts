@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { UpstreamJwtError } from '../../errors.js'
-import { fileExists } from '../../util/file-exists.js'
+import { UpstreamJwtError } from '../../core/errors.js'
+import { fileExists } from '../../core/file-exists.js'
 import type { CliIo } from '../io.js'
 
 /** This package's folder: two levels up from both src/cli/commands and dist/cli/commands. */
@@ -15,9 +15,8 @@ export async function pluginBundle(): Promise<string> {
   const script = resolve(ROOT, 'scripts/build-kong.mjs')
   if (!(await fileExists(script))) {
     throw new UpstreamJwtError(
-      'ERR_FILE_EXISTS',
+      'ERR_BUNDLE_MISSING',
       `${BUNDLE} is missing; reinstall kong-upstream-jwt`,
-      500,
     )
   }
   const { buildKongPlugin } = (await import(script)) as { buildKongPlugin: () => Promise<string> }

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs'
+import { type BodyDigest, digestStream } from '../../core/body-digest.js'
 import type { SignerOptions } from '../../options/table.js'
-import { type BodyDigest, digestStream } from '../../signer/body-digest.js'
 import type { RequestFacts } from '../../signer/facts.js'
 import { createSigner } from '../../signer/signer.js'
 import type { CliIo } from '../io.js'

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { UpstreamJwtError } from '../../errors.js'
+import { UpstreamJwtError } from '../../core/errors.js'
 import { decodeToken } from '../../verify/decode.js'
 import { createVerifier } from '../../verify/verifier.js'
 import { type CliIo, readText } from '../io.js'
@@ -12,7 +12,12 @@ const CHECKS: readonly { readonly name: string; readonly codes: readonly string[
   { name: 'algorithm allowed', codes: ['ERR_ALG_NOT_ALLOWED'] },
   {
     name: 'trusted key (x5c chain, pin or JWKS)',
-    codes: ['ERR_CERT_UNTRUSTED', 'ERR_CERT_EXPIRED', 'ERR_JWKS_UNAVAILABLE'],
+    codes: [
+      'ERR_CERT_UNTRUSTED',
+      'ERR_CERT_EXPIRED',
+      'ERR_CERT_NOT_YET_VALID',
+      'ERR_JWKS_UNAVAILABLE',
+    ],
   },
   { name: 'signature', codes: ['ERR_SIGNATURE_INVALID'] },
   {

@@ -16,7 +16,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { UpstreamJwtError } from '../../errors.js'
+import { BodyError } from '../../core/errors.js'
 import type { VerifiedToken } from '../verifier.js'
 import {
   type AdapterOptions,
@@ -77,10 +77,9 @@ export async function bodyOf(req: IncomingMessage, limit: number): Promise<Buffe
   const captured = rawBodyOf(req)
   if (captured) return captured
   if (req.readableEnded || (req as { _body?: boolean })._body === true) {
-    throw new UpstreamJwtError(
+    throw new BodyError(
       'ERR_RAW_BODY_UNAVAILABLE',
       'the request body was consumed before verification; capture it (e.g. express.json({ verify: captureRawBody })) or verify first',
-      500,
     )
   }
   return readBody(req, limit)

@@ -4,7 +4,9 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
-import { BodyError, UpstreamJwtError } from '../../errors.js'
+import { readBounded } from '../../core/body-digest.js'
+import { DEFAULT_MAX_BODY_SIZE } from '../../core/defaults.js'
+import { statusOf, UpstreamJwtError } from '../../core/errors.js'
 import {
   createVerifier,
   type Verifier,
@@ -27,7 +29,7 @@ export interface FailureResponse {
   readonly body: { readonly error: string; readonly message: string }
 }
 
-export const DEFAULT_MAX_BODY = 10 * 1024 * 1024
+export const DEFAULT_MAX_BODY = DEFAULT_MAX_BODY_SIZE
 
 /** The verifier an adapter uses: the given one, or one made from the options. */
 export function verifierFrom(options: AdapterOptions): Verifier {
@@ -52,7 +54,7 @@ function quotedDescription(text: string): string {
 export function failureResponse(err: unknown): FailureResponse {
   if (!(err instanceof UpstreamJwtError)) {
     return {
-      status: 500,
+      status: statusOf('ERR_INTERNAL'),
       headers: {},
       body: { error: 'ERR_INTERNAL', message: 'verification failed unexpectedly' },
     }
@@ -74,20 +76,8 @@ export async function readBody(
   limit: number,
 ): Promise<Buffer> {
   const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of stream) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk)
-      size += bytes.length
-      if (size > limit) {
-        throw new BodyError('ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`, { limit })
-      }
-      chunks.push(bytes)
-    }
-  } catch (err) {
-    if (err instanceof BodyError) throw err
-    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
-  }
+  // Copies: a framework may reuse the buffers it yields once the next chunk is read.
+  await readBounded(stream, { limit }, (chunk) => void chunks.push(Buffer.from(chunk)))
   return Buffer.concat(chunks)
 }
 

@@ -1,5 +1,5 @@
 import { constants, type KeyObject, type SignKeyObjectInput } from 'node:crypto'
-import { KeyError } from '../errors.js'
+import { KeyError } from './errors.js'
 
 /** The JWS algorithms the signer supports (RFC 7518 §3.1, RFC 8037 §3.1). */
 export const ALGORITHMS = [
@@ -32,10 +32,10 @@ export interface AlgorithmSpec {
   readonly signatureLength?: number
   readonly padding?: number
   /**
-   * The RFC 9421 §6.2.2 name of this algorithm for HTTP Message Signatures, where one exists
-   * (`signature_mode` http-signature or both); EdDSA maps to `ed25519` with Ed25519 keys only.
+   * The HTTP Message Signatures algorithm name (RFC 9421 §6.2.2), where the registry has one
+   * for this JWS algorithm. For EdDSA it holds for Ed25519 keys only (`ed25519`); Ed448 has none.
    */
-  readonly httpSignature?: HttpSignatureAlgorithm
+  readonly rfc9421?: HttpSignatureAlgorithm
 }
 
 /** The RFC 9421 algorithm names this package signs and verifies with (§3.3). */
@@ -58,7 +58,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     digest: 'sha256',
     keyTypes: RSA_TYPES,
     padding: constants.RSA_PKCS1_PADDING,
-    httpSignature: 'rsa-v1_5-sha256',
+    rfc9421: 'rsa-v1_5-sha256',
   },
   RS384: { digest: 'sha384', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
   RS512: { digest: 'sha512', keyTypes: RSA_TYPES, padding: constants.RSA_PKCS1_PADDING },
@@ -68,7 +68,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     digest: 'sha512',
     keyTypes: PSS_TYPES,
     padding: constants.RSA_PKCS1_PSS_PADDING,
-    httpSignature: 'rsa-pss-sha512',
+    rfc9421: 'rsa-pss-sha512',
   },
   ES256: {
     digest: 'sha256',
@@ -76,7 +76,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     curve: 'prime256v1',
     jwkCurve: 'P-256',
     signatureLength: 64,
-    httpSignature: 'ecdsa-p256-sha256',
+    rfc9421: 'ecdsa-p256-sha256',
   },
   ES384: {
     digest: 'sha384',
@@ -84,7 +84,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     curve: 'secp384r1',
     jwkCurve: 'P-384',
     signatureLength: 96,
-    httpSignature: 'ecdsa-p384-sha384',
+    rfc9421: 'ecdsa-p384-sha384',
   },
   ES512: {
     digest: 'sha512',
@@ -93,7 +93,7 @@ const SPECS: Record<Algorithm, AlgorithmSpec> = {
     jwkCurve: 'P-521',
     signatureLength: 132,
   },
-  EdDSA: { digest: null, keyTypes: ['ed25519', 'ed448'], httpSignature: 'ed25519' },
+  EdDSA: { digest: null, keyTypes: ['ed25519', 'ed448'], rfc9421: 'ed25519' },
 }
 
 /** Smallest RSA modulus accepted, in bits (NIST SP 800-131A; RFC 7518 §3.3 requires 2048). */
@@ -117,8 +117,35 @@ export function isAlgorithm(value: unknown): value is Algorithm {
 }
 
 /**
- * Throws a `KeyError` (`ERR_KEY_UNSUITABLE`) unless `key` can sign or verify with `alg`:
- * the key type, the named curve for ECDSA, and at least 2048 bits for RSA.
+ * Why `key` cannot sign or verify with `alg` (key type, named curve for ECDSA, at least 2048
+ * bits for RSA), or `undefined` when it can. The reason names no file: callers add where the
+ * key came from, and the verifier reports it as its own error.
+ *
+ * @example
+ * ```ts
+ * keyUnfitFor(createPublicKey(pem), 'ES256') // 'algorithm ES256 needs a ec key, but the key is rsa'
+ * ```
+ */
+export function keyUnfitFor(key: KeyObject, alg: Algorithm, where = ''): string | undefined {
+  const spec = SPECS[alg]
+  const type = key.asymmetricKeyType ?? 'unknown'
+  const at = where ? ` ${where}` : ''
+  if (!spec.keyTypes.includes(type)) {
+    return `algorithm ${alg} needs a ${spec.keyTypes.join(' or ')} key, but the key${at} is ${type}`
+  }
+  const details = key.asymmetricKeyDetails ?? {}
+  if (spec.curve && details.namedCurve !== spec.curve) {
+    return `algorithm ${alg} needs an EC key on ${spec.jwkCurve}, but the key${at} is on ${details.namedCurve ?? 'an unknown curve'}`
+  }
+  if (type.startsWith('rsa') && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
+    return `RSA keys must have at least ${MIN_RSA_BITS} bits, but the key${at} has ${details.modulusLength}`
+  }
+  return undefined
+}
+
+/**
+ * Throws a `KeyError` (`ERR_KEY_UNSUITABLE`) unless `key` can sign or verify with `alg`
+ * (see `keyUnfitFor`).
  *
  * @example
  * ```ts
@@ -126,31 +153,8 @@ export function isAlgorithm(value: unknown): value is Algorithm {
  * ```
  */
 export function assertKeyFitsAlgorithm(key: KeyObject, alg: Algorithm, file?: string): void {
-  const spec = SPECS[alg]
-  const type = key.asymmetricKeyType ?? 'unknown'
-  const where = file ? ` in ${file}` : ''
-  if (!spec.keyTypes.includes(type)) {
-    throw new KeyError(
-      'ERR_KEY_UNSUITABLE',
-      `algorithm ${alg} needs a ${spec.keyTypes.join(' or ')} key, but the key${where} is ${type}`,
-      file,
-    )
-  }
-  const details = key.asymmetricKeyDetails ?? {}
-  if (spec.curve && details.namedCurve !== spec.curve) {
-    throw new KeyError(
-      'ERR_KEY_UNSUITABLE',
-      `algorithm ${alg} needs an EC key on ${spec.jwkCurve}, but the key${where} is on ${details.namedCurve ?? 'an unknown curve'}`,
-      file,
-    )
-  }
-  if (type.startsWith('rsa') && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new KeyError(
-      'ERR_KEY_UNSUITABLE',
-      `RSA keys must have at least ${MIN_RSA_BITS} bits, but the key${where} has ${details.modulusLength}`,
-      file,
-    )
-  }
+  const reason = keyUnfitFor(key, alg, file ? `in ${file}` : '')
+  if (reason !== undefined) throw new KeyError('ERR_KEY_UNSUITABLE', reason, file)
 }
 
 /** The key argument for `crypto.sign` / `crypto.verify` with the JOSE encodings of `alg`. */
@@ -165,6 +169,24 @@ export function signKeyInput(key: KeyObject, alg: Algorithm): SignKeyObjectInput
 }
 
 /**
+ * The RFC 9421 algorithm name for signing with `alg` and `key`, or `undefined` when the HTTP
+ * Message Signatures registry (RFC 9421 §6.2.2) has none (RS384, RS512, PS256, PS384, ES512,
+ * EdDSA with Ed448).
+ *
+ * @example
+ * ```ts
+ * rfc9421Algorithm('ES256', key) // 'ecdsa-p256-sha256'
+ * ```
+ */
+export function rfc9421Algorithm(
+  alg: Algorithm,
+  key?: KeyObject,
+): HttpSignatureAlgorithm | undefined {
+  if (alg === 'EdDSA' && key !== undefined && key.asymmetricKeyType !== 'ed25519') return undefined
+  return SPECS[alg].rfc9421
+}
+
+/**
  * The JWS algorithm behind an RFC 9421 algorithm name, or `undefined` for a name this package
  * does not support (HMAC, or anything not in {@link HTTP_SIGNATURE_ALGORITHMS}).
  *
@@ -174,24 +196,23 @@ export function signKeyInput(key: KeyObject, alg: Algorithm): SignKeyObjectInput
  * ```
  */
 export function jwsAlgorithmFor(name: string): Algorithm | undefined {
-  for (const alg of ALGORITHMS) if (SPECS[alg].httpSignature === name) return alg
+  for (const alg of ALGORITHMS) if (SPECS[alg].rfc9421 === name) return alg
   return undefined
 }
 
 /**
- * Why `alg` cannot sign HTTP Message Signatures, or `undefined` when it can. RFC 9421 §3.3
- * defines one digest per family: SHA-256 for RSA PKCS#1 v1.5, SHA-512 for RSA-PSS, the
- * curve's own for ECDSA, and Ed25519 (not Ed448) for EdDSA.
+ * Why `alg` cannot sign HTTP Message Signatures, or `undefined` when it can: the reason
+ * `signature_mode` http-signature and both refuse it when the configuration is loaded.
  *
  * @example
  * ```ts
- * httpSignatureProblem('RS384') // 'RFC 9421 defines no algorithm for RS384 ...'
+ * httpSignatureProblem('RS384') // 'RFC 9421 defines no algorithm for RS384; …'
  * ```
  */
 export function httpSignatureProblem(alg: Algorithm): string | undefined {
-  if (SPECS[alg].httpSignature) return undefined
-  const usable = ALGORITHMS.filter((a) => SPECS[a].httpSignature)
-    .map((a) => `${a} (${SPECS[a].httpSignature})`)
+  if (SPECS[alg].rfc9421) return undefined
+  const usable = ALGORITHMS.filter((a) => SPECS[a].rfc9421)
+    .map((a) => `${a} (${SPECS[a].rfc9421})`)
     .join(', ')
   return `RFC 9421 defines no algorithm for ${alg}; HTTP Message Signatures need one of ${usable}`
 }

@@ -1,13 +1,13 @@
 import type { X509Certificate } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Algorithm } from '../src/core/algorithms.js'
 import {
   type GeneratedKeyPair,
   generateKeyPair,
   issueCertificate,
   privateKeyPem,
-} from '../../src/keygen/certificates.js'
-import type { Algorithm } from '../../src/signer/algorithms.js'
+} from '../src/keygen/certificates.js'
 import { specFor } from './keys.js'
 
 export interface Issued {

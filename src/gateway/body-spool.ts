@@ -3,8 +3,9 @@ import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { BodyError } from '../errors.js'
-import { type BodyDigest, BodyHasher } from './body-digest.js'
+import { type BodyDigest, readBounded } from '../core/body-digest.js'
+import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
+import { BodyError } from '../core/errors.js'
 
 /** Limits and location for `spoolBody`. */
 export interface SpoolOptions {
@@ -83,9 +84,9 @@ export async function spoolBody(
   source: AsyncIterable<Uint8Array | string>,
   options: SpoolOptions = {},
 ): Promise<SpooledBody> {
-  const memoryLimit = options.memoryLimit ?? 1024 * 1024
-  const hasher = new BodyHasher({ limit: options.maxSize ?? Number.POSITIVE_INFINITY })
+  const memoryLimit = options.memoryLimit ?? DEFAULT_BODY_BUFFER_SIZE
   let chunks: Buffer[] = []
+  let size = 0
   let pending = 0
   let dir: string | undefined
   let file: string | undefined
@@ -98,31 +99,31 @@ export async function spoolBody(
     pending = 0
     await handle.writev(batch)
   }
+  const openFile = async () => {
+    dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'kong-upstream-jwt-'))
+    file = join(dir, 'body')
+    const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY
+    handle = await open(file, flags, 0o600)
+  }
+  // Synchronous while the body fits in memory: no promise per chunk on the common path.
+  const take = (chunk: Buffer): Promise<void> | undefined => {
+    chunks.push(chunk)
+    size += chunk.length
+    pending += chunk.length
+    if (!handle && size > memoryLimit) return openFile().then(flush)
+    if (handle && pending >= WRITE_BATCH) return flush()
+    return undefined
+  }
 
   try {
-    options.signal?.throwIfAborted()
-    for await (const raw of source) {
-      options.signal?.throwIfAborted()
-      const chunk =
-        typeof raw === 'string'
-          ? Buffer.from(raw)
-          : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
-      hasher.update(chunk)
-      chunks.push(chunk)
-      pending += chunk.length
-      if (!handle && hasher.size > memoryLimit) {
-        dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'kong-upstream-jwt-'))
-        file = join(dir, 'body')
-        const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY
-        handle = await open(file, flags, 0o600)
-      }
-      if (handle && pending >= WRITE_BATCH) await flush()
-    }
-    options.signal?.throwIfAborted()
+    const digest = await readBounded(
+      source,
+      { limit: options.maxSize, signal: options.signal },
+      take,
+    )
     await flush()
     await handle?.close()
     handle = undefined
-    const digest = hasher.digest()
     const bytes = file ? undefined : Buffer.concat(chunks)
     return new Spooled(digest, bytes, dir, file)
   } catch (err) {

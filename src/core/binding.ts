@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' }
+import { defaultPort } from './defaults.js'
 
 /**
  * The `htu` value for a request (RFC 9449 §4.2): scheme, authority and path, without query and
@@ -16,7 +15,11 @@ export function requestUri(scheme: string, host: string, path: string): string {
   const s = scheme.toLowerCase()
   let authority = host.toLowerCase()
   const colon = authority.lastIndexOf(':')
-  if (colon > authority.lastIndexOf(']') && authority.slice(colon + 1) === DEFAULT_PORTS[s]) {
+  if (
+    colon > authority.lastIndexOf(']') &&
+    (s === 'http' || s === 'https') &&
+    authority.slice(colon + 1) === String(defaultPort(s))
+  ) {
     authority = authority.slice(0, colon)
   }
   let p = path || '/'

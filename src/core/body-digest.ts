@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { BodyError } from '../errors.js'
+import { BodyError } from './errors.js'
 
 /** The SHA-256 of a request body and its size; what the `payloadhash` claim is made from. */
 export interface BodyDigest {
@@ -32,7 +32,7 @@ export class BodyHasher {
   #limit: number
   #done = false
 
-  constructor(options: { limit?: number } = {}) {
+  constructor(options: { limit?: number | undefined } = {}) {
     this.#limit = options.limit ?? Number.POSITIVE_INFINITY
   }
 
@@ -77,6 +77,57 @@ export function digestBytes(body: Uint8Array | string): BodyDigest {
   return new BodyHasher().update(body).digest()
 }
 
+/** Limits of a bounded body read. */
+export interface BodyReadOptions {
+  /** Largest body accepted, in bytes; beyond it `ERR_BODY_TOO_LARGE`. Default: no limit. */
+  readonly limit?: number
+  /** Aborts the read (e.g. the client went away): `ERR_BODY_READ`. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * The one bounded body reader under every use (digest only, the middleware's buffer, the
+ * gateway's spool): reads a body chunk by chunk, hashes each chunk, refuses it as soon as the
+ * limit is passed, and hands each chunk (as a Buffer over the same bytes) to `sink` before the
+ * next is read. A failed or aborted read becomes `ERR_BODY_READ`; the sink's own `BodyError`
+ * passes through.
+ *
+ * @example
+ * ```ts
+ * const chunks: Buffer[] = []
+ * const digest = await readBounded(req, { limit: 2 ** 20 }, (c) => void chunks.push(c))
+ * ```
+ * @throws {BodyError} `ERR_BODY_TOO_LARGE` over the limit, `ERR_BODY_READ` when the read fails
+ */
+export async function readBounded(
+  source: AsyncIterable<Uint8Array | string>,
+  options: BodyReadOptions = {},
+  sink?: (chunk: Buffer) => void | Promise<void>,
+): Promise<BodyDigest> {
+  const hasher = new BodyHasher({ limit: options.limit })
+  const signal = options.signal
+  try {
+    signal?.throwIfAborted()
+    for await (const raw of source) {
+      signal?.throwIfAborted()
+      const chunk =
+        typeof raw === 'string'
+          ? Buffer.from(raw)
+          : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+      hasher.update(chunk)
+      if (sink) {
+        const pending = sink(chunk)
+        if (pending) await pending
+      }
+    }
+    signal?.throwIfAborted()
+  } catch (err) {
+    if (err instanceof BodyError) throw err
+    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+  }
+  return hasher.digest()
+}
+
 /**
  * Digest of a body read from a stream, chunk by chunk, in constant memory.
  *
@@ -86,16 +137,9 @@ export function digestBytes(body: Uint8Array | string): BodyDigest {
  * ```
  * @throws {BodyError} `ERR_BODY_TOO_LARGE` over the limit, `ERR_BODY_READ` when the stream fails
  */
-export async function digestStream(
+export function digestStream(
   stream: AsyncIterable<Uint8Array | string>,
   options: { limit?: number } = {},
 ): Promise<BodyDigest> {
-  const hasher = new BodyHasher(options)
-  try {
-    for await (const chunk of stream) hasher.update(chunk)
-  } catch (err) {
-    if (err instanceof BodyError) throw err
-    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
-  }
-  return hasher.digest()
+  return readBounded(stream, options)
 }

@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Algorithm } from '../src/core/algorithms.js'
 import {
   type Curve,
   type GeneratedKeyPair,
@@ -8,8 +9,7 @@ import {
   issueCertificate,
   type KeySpec,
   privateKeyPem,
-} from '../../src/keygen/certificates.js'
-import type { Algorithm } from '../../src/signer/algorithms.js'
+} from '../src/keygen/certificates.js'
 
 const CURVES: Partial<Record<Algorithm, Curve>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }
 

@@ -4,9 +4,9 @@
  * `http-signature` and `both`.
  * @module
  */
-import { sign } from 'node:crypto'
+import { type KeyObject, sign } from 'node:crypto'
 import { type InnerList, type Item, serializeDictionary } from 'structured-headers'
-import { algorithmSpec } from '../core/algorithms.js'
+import { rfc9421Algorithm } from '../core/algorithms.js'
 import { contentDigest } from '../core/content-digest.js'
 import { SigningError } from '../core/errors.js'
 import { type HttpMessage, signatureBase } from '../core/signature-base.js'
@@ -129,14 +129,10 @@ export function signatureInput(
 }
 
 function rfc9421Name(key: SigningKey): string {
-  const name = algorithmSpec(key.alg).rfc9421
-  const type = (key.input.key as { asymmetricKeyType?: string }).asymmetricKeyType
-  // RFC 9421 §3.3.6 registers Ed25519 only; an Ed448 key signs JWTs (EdDSA) but not these.
-  if (!name || type === 'ed448') {
-    throw new SigningError(
-      `HTTP Message Signatures cannot be made with ${key.alg}${type === 'ed448' ? ' and an Ed448 key' : ''}`,
-    )
-  }
+  // RFC 9421 §6.2.2: an Ed448 key signs JWTs (EdDSA) but has no HTTP signature algorithm.
+  const name = rfc9421Algorithm(key.alg, key.input.key as KeyObject)
+  if (!name)
+    throw new SigningError(`HTTP Message Signatures cannot be made with this ${key.alg} key`)
   return name
 }
 

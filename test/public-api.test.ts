@@ -67,6 +67,7 @@ const PUBLIC: Record<string, string[]> = {
   './verify': [
     'Algorithm',
     'AlgorithmNotAllowedError',
+    'Audience',
     'BindingMismatchError',
     'BodyHashMismatchError',
     'CertificateError',
@@ -91,6 +92,7 @@ const PUBLIC: Record<string, string[]> = {
     'VerifiedHttpSignature',
     'VerifiedToken',
     'Verifier',
+    'VerifierCommonOptions',
     'VerifierOptions',
     'VerifierUnavailableError',
     'VerifyRequest',

@@ -12,8 +12,8 @@ import {
   type SignerOptions,
   UpstreamJwtError,
 } from '../src/index.js'
-import type { VerifiedToken, VerifierOptions } from '../src/verify/index.js'
-import '../src/verify/adapters/express.js'
+import type { upstreamJwt as expressUpstreamJwt } from '../src/verify/adapters/express.js'
+import type { VerifiedToken, Verifier, VerifierOptions } from '../src/verify/index.js'
 import '../src/verify/adapters/fastify.js'
 
 export const good: SignerOptions = {
@@ -45,7 +45,16 @@ export function codeOf(err: unknown): ErrorCode | undefined {
 export const notACode: ErrorCode = 'ERR_SOMETHING_ELSE'
 
 // @ts-expect-error `none` is never allowed
-export const noneAllowed: VerifierOptions = { ca: 'ca.pem', algorithms: ['none'] }
+export const noneAllowed: VerifierOptions = { ca: 'ca.pem', audience: 'a', algorithms: ['none'] }
+// @ts-expect-error audience must be chosen
+export const noAudience: VerifierOptions = { ca: 'ca.pem' }
+export const anyAudience: VerifierOptions = { ca: 'ca.pem', audience: null }
+export const audiences: VerifierOptions = { ca: 'ca.pem', audience: ['orders', 'billing'] }
+// @ts-expect-error the adapters take the verifier's options, audience included
+export const noAudienceExpress: Parameters<typeof expressUpstreamJwt>[0] = { ca: 'ca.pem' }
+export const sharedVerifier = (verifier: Verifier): Parameters<typeof expressUpstreamJwt>[0] => ({
+  verifier,
+})
 
 export const expressToken = (req: Request): VerifiedToken | undefined => req.upstreamJwt
 export const fastifyToken = (req: FastifyRequest): VerifiedToken | null => req.upstreamJwt
@@ -53,7 +62,10 @@ export const fastifyToken = (req: FastifyRequest): VerifiedToken | null => req.u
 export const sigMode: SignerOptions = { signature_mode: 'both', signature_label: 'gw' }
 // @ts-expect-error draft-cavage signatures are not offered
 export const cavage: SignerOptions = { signature_mode: 'cavage' }
+// An HTTP Message Signature has no aud: audience may be left out in that mode only.
 export const verifySig: VerifierOptions = { pinned: ['cert.pem'], signatureMode: 'http-signature' }
+// @ts-expect-error in both mode the JWT's audience must be chosen
+export const bothNoAudience: VerifierOptions = { ca: 'ca.pem', signatureMode: 'both' }
 export const coverageCode: ErrorCode = 'ERR_COMPONENT_NOT_COVERED'
 // ERR_INTERNAL goes on the wire (middleware, Kong plugin, CLI), so it is a code of the union.
 export const internal: ErrorCode = 'ERR_INTERNAL'

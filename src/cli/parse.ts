@@ -5,8 +5,9 @@
  */
 import { Command, CommanderError, Option } from 'commander'
 import { DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../core/defaults.js'
-import { UsageError } from '../core/errors.js'
+import { ConfigError, UsageError } from '../core/errors.js'
 import type { KeygenOptions } from '../keygen/keygen.js'
+import { resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
 import {
   header,
@@ -16,7 +17,7 @@ import {
   positiveInteger,
   positiveOrZero,
 } from './arguments.js'
-import { addSignerFlags, signerOptionsFrom } from './signer-flags.js'
+import { addSignerFlags, flagName, signerOptionsFrom } from './signer-flags.js'
 
 export { parseListen, parseSize } from './arguments.js'
 
@@ -111,6 +112,15 @@ function withKeys(parsed: Record<string, unknown>): SignerOptions {
   const options: Record<string, unknown> = { ...signerOptionsFrom(parsed) }
   if (parsed.key !== undefined) options.private_key_location = parsed.key
   if (parsed.cert !== undefined) options.public_key_location = parsed.cert
+  // A flag's value outside its type or range is a usage error (exit 2), named by its flag.
+  // Only the flags are checked here (no environment): a bad environment value is not a usage error.
+  try {
+    resolveOptions(options, { env: {} })
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    const flag = `--${flagName(err.option)}`
+    throw new UsageError(err.message.replace(`option "${err.option}"`, flag))
+  }
   return options as SignerOptions
 }
 

@@ -116,6 +116,26 @@ export function isAlgorithm(value: unknown): value is Algorithm {
   return typeof value === 'string' && Object.hasOwn(SPECS, value)
 }
 
+// Node's key type names as people write them, with the article their spoken name takes.
+const KEY_TYPE_NAMES: Readonly<Record<string, readonly [string, string]>> = {
+  rsa: ['an', 'RSA'],
+  'rsa-pss': ['an', 'RSA-PSS'],
+  ec: ['an', 'EC'],
+  ed25519: ['an', 'Ed25519'],
+  ed448: ['an', 'Ed448'],
+  x25519: ['an', 'X25519'],
+  x448: ['an', 'X448'],
+  dsa: ['a', 'DSA'],
+  dh: ['a', 'DH'],
+}
+
+/** `['ec']` → `an EC key`; `['rsa', 'rsa-pss']` → `an RSA or RSA-PSS key`. */
+function keyTypePhrase(types: readonly string[]): string {
+  const [article] = KEY_TYPE_NAMES[types[0] ?? ''] ?? ['a']
+  const names = types.map((t) => KEY_TYPE_NAMES[t]?.[1] ?? t)
+  return `${article} ${names.join(' or ')} key`
+}
+
 /**
  * Why `key` cannot sign or verify with `alg` (key type, named curve for ECDSA, at least 2048
  * bits for RSA), or `undefined` when it can. The reason names no file: callers add where the
@@ -123,7 +143,7 @@ export function isAlgorithm(value: unknown): value is Algorithm {
  *
  * @example
  * ```ts
- * keyUnfitFor(createPublicKey(pem), 'ES256') // 'algorithm ES256 needs a ec key, but the key is rsa'
+ * keyUnfitFor(createPublicKey(pem), 'ES256') // 'algorithm ES256 needs an EC key, but the key is an RSA key'
  * ```
  */
 export function keyUnfitFor(key: KeyObject, alg: Algorithm, where = ''): string | undefined {
@@ -131,7 +151,7 @@ export function keyUnfitFor(key: KeyObject, alg: Algorithm, where = ''): string 
   const type = key.asymmetricKeyType ?? 'unknown'
   const at = where ? ` ${where}` : ''
   if (!spec.keyTypes.includes(type)) {
-    return `algorithm ${alg} needs a ${spec.keyTypes.join(' or ')} key, but the key${at} is ${type}`
+    return `algorithm ${alg} needs ${keyTypePhrase(spec.keyTypes)}, but the key${at} is ${type === 'unknown' ? 'of an unknown type' : keyTypePhrase([type])}`
   }
   const details = key.asymmetricKeyDetails ?? {}
   if (spec.curve && details.namedCurve !== spec.curve) {

@@ -40,7 +40,8 @@ export const ERRORS = {
   ERR_OPTION_INVALID: {
     class: 'ConfigError',
     status: 500,
-    description: 'an option value outside its type or range, or a kong.yml entity that cannot run',
+    description:
+      'an option value outside its type or range (a verifier without `audience`), or a kong.yml entity that cannot run',
   },
   ERR_KEY_NOT_FOUND: {
     class: 'KeyError',
@@ -220,7 +221,8 @@ export const ERRORS = {
   ERR_USAGE: {
     class: 'UsageError',
     status: 400,
-    description: 'CLI: a command line that cannot be run (exit 2)',
+    description:
+      'CLI: a command line that cannot be run: a bad flag or a value out of range, an input file that cannot be read (named), no token (exit 2)',
   },
   ERR_FILE_EXISTS: {
     class: 'UpstreamJwtError',

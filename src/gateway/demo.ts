@@ -28,10 +28,12 @@ export const DEMO_KEY = 'demo-key'
 export async function startVerifyingUpstream(
   caFile: string,
   issuer: string,
+  audience: string,
 ): Promise<{ server: Server; url: string }> {
   const guard = upstreamJwt({
     ca: caFile,
     issuer,
+    audience,
     onError(err, _req, res) {
       const e = err as { code?: string; message?: string; status?: number }
       res.writeHead(e.status ?? 500, { 'content-type': 'application/json' })
@@ -92,7 +94,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     print(`demo: made a throwaway CA and gateway key in ${keys} (for development only)`)
   }
   const issuer = 'kong-upstream-jwt-demo'
-  const upstream = await startVerifyingUpstream(join(keys, 'ca.pem'), issuer)
+  // The gateway's `aud` is the service name (no `audience` configured): the upstream expects it.
+  const service = 'demo-upstream'
+  const upstream = await startVerifyingUpstream(join(keys, 'ca.pem'), issuer, service)
   let gateway: Gateway
   try {
     gateway = await startGateway({
@@ -100,7 +104,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         _format_version: '3.0',
         services: [
           {
-            name: 'demo-upstream',
+            name: service,
             url: upstream.url,
             routes: [
               { name: 'open', paths: ['/'] },

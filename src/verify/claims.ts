@@ -1,11 +1,17 @@
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../core/defaults.js'
 import { ClaimInvalidError, TokenExpiredError, TokenNotYetValidError } from './errors.js'
 
+/** The audiences a verifier accepts: one, any of a list, or those a predicate accepts. */
+export type Audience = string | readonly string[] | ((aud: readonly string[]) => boolean)
+
 /** What the claims must satisfy. Times are in seconds. */
 export interface ClaimsPolicy {
   readonly issuer?: string | readonly string[] | undefined
-  /** A string, a list (any matches), or a predicate over the token's audiences. */
-  readonly audience?: string | readonly string[] | ((aud: readonly string[]) => boolean) | undefined
+  /**
+   * A string, a list (any matches), or a predicate over the token's audiences; `null` (or
+   * absent, here) checks nothing.
+   */
+  readonly audience?: Audience | null | undefined
   /** Leeway for exp, nbf and iat; default 30 s. */
   readonly clockTolerance?: number | undefined
   /** Refuse tokens issued more than this many seconds ago (needs `iat`). */
@@ -55,7 +61,7 @@ export function validateClaims(
       throw new ClaimInvalidError('iss', `"iss" claim is not the expected issuer`)
     }
   }
-  if (policy.audience !== undefined) {
+  if (policy.audience !== undefined && policy.audience !== null) {
     const aud = claims.aud
     const audiences =
       typeof aud === 'string'
@@ -74,7 +80,17 @@ export function validateClaims(
         : (typeof policy.audience === 'string' ? [policy.audience] : policy.audience).some((a) =>
             audiences.includes(a),
           )
-    if (!ok) throw new ClaimInvalidError('aud', '"aud" claim is not an expected audience')
+    if (!ok) {
+      // The token's audience is no secret, and naming it tells which service it was minted for.
+      const expected =
+        typeof policy.audience === 'function'
+          ? 'accepted by the audience predicate'
+          : typeof policy.audience === 'string'
+            ? `the expected ${JSON.stringify(policy.audience)}`
+            : `one of the expected ${JSON.stringify(policy.audience)}`
+      const got = JSON.stringify(audiences.length === 1 ? audiences[0] : audiences)
+      throw new ClaimInvalidError('aud', `"aud" claim ${got.slice(0, 100)} is not ${expected}`)
+    }
   }
   const exp = numericDate(claims, 'exp')!
   if (exp <= now - tolerance) throw new TokenExpiredError('token expired ("exp" claim)', 'exp')

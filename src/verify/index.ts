@@ -4,13 +4,13 @@
  * @example
  * ```ts
  * import { createVerifier } from 'kong-upstream-jwt/verify'
- * const verifier = createVerifier({ ca: './truststore/ca.pem', issuer: 'my-gateway' })
+ * const verifier = createVerifier({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' })
  * const { claims } = await verifier.verify({ headers: req.headers, method: req.method, body: rawBody })
  * ```
  * @module
  */
 export type { Algorithm } from '../core/algorithms.js'
-export type { ClaimsPolicy } from './claims.js'
+export type { Audience, ClaimsPolicy } from './claims.js'
 export { type DecodedToken, decodeToken } from './decode.js'
 export {
   AlgorithmNotAllowedError,
@@ -38,6 +38,7 @@ export {
   createVerifier,
   type VerifiedToken,
   type Verifier,
+  type VerifierCommonOptions,
   type VerifierOptions,
   type VerifyRequest,
 } from './verifier.js'

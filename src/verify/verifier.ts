@@ -11,7 +11,7 @@ import type { BodyDigest } from '../core/body-digest.js'
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_HEADER } from '../core/defaults.js'
 import { ConfigError, UpstreamJwtError } from '../core/errors.js'
 import { jwkThumbprint } from '../core/keys.js'
-import { type ClaimsPolicy, validateClaims } from './claims.js'
+import { type Audience, type ClaimsPolicy, validateClaims } from './claims.js'
 import { decodeToken } from './decode.js'
 import {
   AlgorithmNotAllowedError,
@@ -43,8 +43,8 @@ export interface VerifiedToken {
   readonly httpSignature?: VerifiedHttpSignature | undefined
 }
 
-/** Options of `createVerifier`. */
-export interface VerifierOptions extends TrustOptions, ClaimsPolicy {
+/** The options of `createVerifier` that do not depend on `signatureMode`. */
+export interface VerifierCommonOptions extends TrustOptions, Omit<ClaimsPolicy, 'audience'> {
   /** Request header carrying the token; default `JWT` (case-insensitive). */
   readonly header?: string
   /** Accepted algorithms; default all the signer supports. `none` and HS* are never accepted. */
@@ -61,17 +61,42 @@ export interface VerifierOptions extends TrustOptions, ClaimsPolicy {
   readonly replayStoreFailure?: 'refuse' | 'allow'
   /** Current time in ms; default `Date.now`. */
   readonly clock?: () => number
-  /**
-   * What proves the request, as the signer's `signature_mode`: the JWT (default), an HTTP
-   * Message Signature (RFC 9421) with `Content-Digest` (RFC 9530), or both, the signature then
-   * covering the JWT header and checked with the JWT's key.
-   */
-  readonly signatureMode?: 'jwt' | 'http-signature' | 'both'
   /** Label of the signature to check (the signer's `signature_label`); default `sig1`. */
   readonly signatureLabel?: string
   /** Required `tag` (the signer's `signature_tag`); default `kong-upstream-jwt`, `false` for any. */
   readonly signatureTag?: string | false
 }
+
+/**
+ * Options of `createVerifier`. `audience` must be chosen whenever a JWT is checked (modes
+ * `jwt` and `both`); an HTTP Message Signature alone carries no audience (its signed
+ * `@target-uri` names the upstream), so there it may be left out.
+ */
+export type VerifierOptions = VerifierCommonOptions &
+  (
+    | {
+        /**
+         * What proves the request, as the signer's `signature_mode`: the JWT (default), an HTTP
+         * Message Signature (RFC 9421) with `Content-Digest` (RFC 9530), or both, the signature then
+         * covering the JWT header and checked with the JWT's key.
+         */
+        readonly signatureMode?: 'jwt' | 'both'
+        /**
+         * Required: the audience this service accepts in the `aud` claim — the gateway's `audience`
+         * option, else the Kong service name. A list accepts any of them, a predicate what it
+         * returns true for. `null` accepts every audience: then a token minted for one service is
+         * accepted by every other (and by anyone who saw it, for its lifetime), so choose it only
+         * when nothing else shares the gateway's key.
+         */
+        readonly audience: Audience | null
+      }
+    | {
+        /** An HTTP Message Signature (RFC 9421) with `Content-Digest` (RFC 9530), no JWT. */
+        readonly signatureMode: 'http-signature'
+        /** Not used: a signature has no `aud` claim. Accepted so options can be shared. */
+        readonly audience?: Audience | null
+      }
+  )
 
 /** Checks tokens; create one per upstream and reuse it (caches chains and keys). */
 export interface Verifier {
@@ -121,11 +146,39 @@ function verifySignature(
   })
 }
 
+const AUDIENCE_HELP =
+  'the audience this service accepts, as the gateway puts it in the "aud" claim (its `audience` option, else the Kong service name), e.g. audience: \'orders\'; a list accepts any of them; audience: null accepts tokens minted for any service'
+
+// Safe by default (RFC 8725 §3.9): a verifier that forgot the audience would accept a token
+// minted for any other service behind the same gateway.
+function checkAudienceOption(audience: unknown): void {
+  const fail = (problem: string): never => {
+    throw new ConfigError(
+      'ERR_OPTION_INVALID',
+      'audience',
+      `createVerifier: option "audience" ${problem}: give ${AUDIENCE_HELP}`,
+    )
+  }
+  if (audience === undefined) fail('is required')
+  if (audience === null || typeof audience === 'function') return
+  if (typeof audience === 'string') {
+    if (audience === '') fail('is an empty string')
+    return
+  }
+  if (!Array.isArray(audience))
+    fail(`must be a string, a list of strings or null, not ${typeof audience}`)
+  const list = audience as unknown[]
+  if (list.length === 0) fail('is an empty list')
+  if (!list.every((a) => typeof a === 'string' && a !== ''))
+    fail('must list non-empty strings only')
+}
+
 /**
  * Creates a verifier for upstream services: signature with a trusted key (x5c chain to a CA,
  * pinned keys, or JWKS), algorithm allowlist, claims, body hash, request binding and replay.
- * Strict by default: `payloadhash`, `exp` and `jti` required; duplicate JSON members refused;
- * tokens over 64 KiB refused before parsing.
+ * Strict by default: `audience` must be chosen (a value, or `null` for any); `payloadhash`,
+ * `exp` and `jti` required; duplicate JSON members refused; tokens over 64 KiB refused before
+ * parsing.
  *
  * @example
  * ```ts
@@ -136,6 +189,10 @@ function verifySignature(
  * ```
  */
 export function createVerifier(options: VerifierOptions): Verifier {
+  const audience = (options as { audience?: unknown }).audience
+  if (options.signatureMode !== 'http-signature' || audience !== undefined) {
+    checkAudienceOption(audience)
+  }
   const clock = options.clock ?? Date.now
   const trust = new TrustStore(options, clock)
   const algorithms = new Set<string>(options.algorithms ?? ALGORITHMS)

@@ -152,7 +152,7 @@ describe('CLI', () => {
     assert.equal(JSON.parse(r.stdout).claims.payloadhash, '')
   })
 
-  test('sign with a bad key: exit 1, typed error, no key material printed', async () => {
+  test('sign with a bad key: exit 1, typed error, no key material printed; a missing key file: exit 2', async () => {
     const r = await cli([
       'sign',
       '-k',
@@ -171,8 +171,10 @@ describe('CLI', () => {
       join(dir, 'ca', 'cert.cer'),
       '--json',
     ])
-    assert.equal(json.code, 1)
-    assert.equal(JSON.parse(json.stdout).code, 'ERR_KEY_NOT_FOUND')
+    // A file that cannot be read is a usage error naming the flag and the file.
+    assert.equal(json.code, 2)
+    assert.equal(JSON.parse(json.stdout).code, 'ERR_USAGE')
+    assert.match(JSON.parse(json.stdout).message, /^--key .*nope\.pem: no such file$/)
   })
 
   test('the environment variables of the original select the key', async () => {
@@ -236,6 +238,27 @@ describe('CLI', () => {
     assert.equal(r.code, 1)
     assert.match(r.stderr, /ERR_TOKEN_MALFORMED: token has 1 parts/)
     assert.doesNotMatch(r.stderr, /secret123/)
+  })
+
+  test('inspect and gateway: an input file that cannot be read, or no token, is a usage error naming it', async () => {
+    const token = await cli(['inspect', '--token-file', join(dir, 'gone.txt')])
+    assert.equal(token.code, 2)
+    assert.match(token.stderr, /^kong-upstream-jwt: --token-file .*gone\.txt: no such file\n$/)
+    const none = await cli(['inspect']) // standard input is a terminal
+    assert.equal(none.code, 2)
+    assert.match(
+      none.stderr,
+      /no token: give it as an argument, with --token-file FILE, or on standard input/,
+    )
+    const config = await cli([
+      'gateway',
+      '--config',
+      join(dir, 'gone.yml'),
+      '--admin-listen',
+      'off',
+    ])
+    assert.equal(config.code, 2)
+    assert.match(config.stderr, /^kong-upstream-jwt: --config .*gone\.yml: no such file\n$/)
   })
 
   test('jwks prints the public key set', async () => {

@@ -131,8 +131,9 @@ describe('CLI verify', () => {
       0,
     )
     const missing = await cli(['verify', '--token', token, '--ca', join(dir, 'nope.pem'), '--json'])
-    assert.equal(missing.code, 1)
-    assert.equal(JSON.parse(missing.stdout).code, 'ERR_KEY_NOT_FOUND')
+    assert.equal(missing.code, 2)
+    assert.equal(JSON.parse(missing.stdout).code, 'ERR_USAGE')
+    assert.match(JSON.parse(missing.stdout).message, /^--ca .*nope\.pem: no such file$/)
   })
 
   test('binding: --method and --url', async () => {
@@ -172,6 +173,111 @@ describe('CLI verify', () => {
       '--json',
     ])
     assert.equal(JSON.parse(bad.stdout).code, 'ERR_BINDING_MISMATCH')
+  })
+
+  test('without --audience: valid, but the report and --json warn that the audience was not checked', async () => {
+    const token = await sign('--service', 'orders')
+    const base = ['verify', '--token', token, '--body-file', bodyFile, '--ca', pki.files.rootPem]
+    const text = await cli(base)
+    assert.equal(text.code, 0, text.stdout)
+    assert.match(text.stdout, /^ {2}WARN {2}audience not checked \(no --audience\)/m)
+    const json = JSON.parse((await cli([...base, '--json'])).stdout)
+    assert.equal(json.valid, true)
+    assert.equal(json.warnings.length, 1)
+    assert.match(json.warnings[0], /audience not checked/)
+    const checked = await cli([...base, '--audience', 'orders', '--json'])
+    assert.equal(checked.code, 0)
+    assert.deepEqual(JSON.parse(checked.stdout).warnings, [])
+    const other = await cli([...base, '--audience', 'billing', '--json'])
+    assert.equal(other.code, 1)
+    assert.equal(JSON.parse(other.stdout).code, 'ERR_CLAIM_INVALID')
+    assert.match(
+      JSON.parse(other.stdout).message,
+      /"aud" claim "orders" is not the expected "billing"/,
+    )
+    const invalidText = await cli([...base.slice(0, 3), '--ca', pki.files.rootPem])
+    assert.equal(invalidText.code, 1, 'no body: hash mismatch')
+    assert.match(invalidText.stdout, /WARN {2}audience not checked/)
+  })
+
+  test('input files that cannot be read: exit 2, ERR_USAGE, the flag and the file named', async () => {
+    const token = await sign()
+    const nope = join(dir, 'nope.json')
+    const cases: [string[], RegExp][] = [
+      [
+        ['--token', token, '--body-file', nope, '--ca', pki.files.rootPem],
+        /^--body-file .*nope\.json: no such file$/,
+      ],
+      [
+        ['--token', token, '--body-file', dir, '--ca', pki.files.rootPem],
+        /^--body-file .*: is a folder, not a file$/,
+      ],
+      [
+        ['--token-file', nope, '--ca', pki.files.rootPem],
+        /^--token-file .*nope\.json: no such file$/,
+      ],
+      [['--token', token, '--cert', nope], /^--cert .*nope\.json: no such file$/],
+      [['--token', token, '--jwks', nope], /^--jwks .*nope\.json: no such file$/],
+    ]
+    for (const [args, message] of cases) {
+      const text = await cli(['verify', ...args])
+      assert.equal(text.code, 2, args.join(' '))
+      assert.match(
+        text.stderr.trimEnd(),
+        new RegExp(message.source.replace('^', '^kong-upstream-jwt: ')),
+      )
+      const json = await cli(['verify', ...args, '--json'])
+      assert.equal(json.code, 2)
+      const out = JSON.parse(json.stdout)
+      assert.deepEqual([out.valid, out.code], [false, 'ERR_USAGE'])
+      assert.match(out.message, message)
+    }
+  })
+
+  test('no token: exit 2, and the message says how to give one', async () => {
+    const how = /--token TOKEN, --token-file FILE, or on standard input/
+    const terminal = await cli(['verify', '--ca', pki.files.rootPem]) // stdin is a terminal
+    assert.equal(terminal.code, 2)
+    assert.match(terminal.stderr, /no token: /)
+    assert.match(terminal.stderr, how)
+    const empty = await cli(['verify', '--ca', pki.files.rootPem, '--json'], { stdin: '\n' })
+    assert.equal(empty.code, 2)
+    assert.equal(JSON.parse(empty.stdout).code, 'ERR_USAGE')
+    assert.match(JSON.parse(empty.stdout).message, /standard input was empty/)
+    const blank = await cli(['verify', '--token', '', '--ca', pki.files.rootPem])
+    assert.match(blank.stderr, /--token is empty/)
+  })
+
+  test('sign: out-of-range values and unreadable files are usage errors; key type messages read "an EC key"', async () => {
+    const ttl = await cli(['sign', '-k', pki.files.key, '-c', pki.files.chain, '--token-ttl', '0'])
+    assert.equal(ttl.code, 2)
+    assert.match(
+      ttl.stderr,
+      /^kong-upstream-jwt: --token-ttl must be between 1 and 86400 \(got 0\)/,
+    )
+    const body = await cli([
+      'sign',
+      '-k',
+      pki.files.key,
+      '-c',
+      pki.files.chain,
+      '--body-file',
+      join(dir, 'gone.json'),
+      '--json',
+    ])
+    assert.equal(body.code, 2)
+    assert.match(JSON.parse(body.stdout).message, /^--body-file .*gone\.json: no such file$/)
+    const rsa = await cli([
+      'sign',
+      '-k',
+      pki.files.key,
+      '-c',
+      pki.files.chain,
+      '--algorithm',
+      'RS256',
+    ])
+    assert.equal(rsa.code, 1)
+    assert.match(rsa.stderr, /needs an RSA key, but the key in .* is an EC key/)
   })
 
   test('the real process pipes sign into verify', async () => {

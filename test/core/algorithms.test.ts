@@ -34,7 +34,10 @@ test('each JWS algorithm names its digest in the table (none for EdDSA)', () => 
 test('keyUnfitFor says why without a file; assertKeyFitsAlgorithm adds the file', () => {
   const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey
   assert.equal(keyUnfitFor(ec, 'ES256'), undefined)
-  assert.equal(keyUnfitFor(ec, 'RS256'), 'algorithm RS256 needs a rsa key, but the key is ec')
+  assert.equal(
+    keyUnfitFor(ec, 'RS256'),
+    'algorithm RS256 needs an RSA key, but the key is an EC key',
+  )
   assert.match(
     keyUnfitFor(ec, 'ES384') ?? '',
     /needs an EC key on P-384, but the key is on prime256v1/,
@@ -45,6 +48,6 @@ test('keyUnfitFor says why without a file; assertKeyFitsAlgorithm adds the file'
       err instanceof KeyError &&
       err.code === 'ERR_KEY_UNSUITABLE' &&
       err.file === 'cert.pem' &&
-      err.message === 'algorithm RS256 needs a rsa key, but the key in cert.pem is ec',
+      err.message === 'algorithm RS256 needs an RSA key, but the key in cert.pem is an EC key',
   )
 })

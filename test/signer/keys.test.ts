@@ -232,12 +232,12 @@ describe('key and certificate loading', () => {
     await rejectsWith(
       { private_key_location: ec.key, public_key_location: ec.certDer },
       'ERR_KEY_UNSUITABLE',
-      /RS256 needs a rsa key, but the key in .* is ec/,
+      /RS256 needs an RSA key, but the key in .* is an EC key/,
     )
     await rejectsWith(
       { private_key_location: rsa.key, public_key_location: rsa.certDer, algorithm: 'ES256' },
       'ERR_KEY_UNSUITABLE',
-      /ES256 needs a ec key/,
+      /ES256 needs an EC key/,
     )
     const p384 = await writeKeys(dir, 'ES384', { name: 'p384' })
     await rejectsWith(

@@ -47,10 +47,14 @@ describe('framework adapters (real frameworks)', () => {
       },
       { env: {} },
     )
-    verifier = createVerifier({ ca: pki.files.rootPem, issuer: 'gw' })
+    verifier = createVerifier({ ca: pki.files.rootPem, issuer: 'gw', audience: 'orders' })
   })
   const signed = async (body = ORDER, consumer = { id: 'c-1', username: 'alice' }) => ({
-    jwt: await signer.sign({ body: body ? digestBytes(body) : undefined, consumer }),
+    jwt: await signer.sign({
+      body: body ? digestBytes(body) : undefined,
+      consumer,
+      service: { name: 'orders' },
+    }),
     'content-type': 'application/json',
   })
 
@@ -155,6 +159,133 @@ describe('framework adapters (real frameworks)', () => {
     }
   })
 
+  test("Express in the README's order: the middleware, then express.json(); the verifier answers before the parser", async () => {
+    const app = express()
+    app.use(expressJwt({ verifier }))
+    app.use(express.json({ limit: '1mb' }))
+    app.post('/orders', (req, res) => {
+      res.json({ consumer: req.upstreamJwt?.claims.consumerid, order: req.body })
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((r) => server.once('listening', r))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/orders`
+    try {
+      const ok = await fetch(url, { method: 'POST', headers: await signed(), body: ORDER })
+      assert.equal(ok.status, 200)
+      assert.deepEqual(await ok.json(), { consumer: 'c-1', order: JSON.parse(ORDER) })
+      // A body in many chunks (streamed by the client) reaches the parser whole.
+      const large = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => `item-${i}`) })
+      const chunks = Array.from({ length: Math.ceil(large.length / 8192) }, (_, i) =>
+        Buffer.from(large.slice(i * 8192, (i + 1) * 8192)),
+      )
+      const streamed = await fetch(url, {
+        method: 'POST',
+        headers: await signed(large),
+        body: new ReadableStream({
+          async pull(controller) {
+            const next = chunks.shift()
+            if (next) {
+              await new Promise((r) => setTimeout(r, 1))
+              controller.enqueue(next)
+            } else controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+      assert.equal(streamed.status, 200)
+      assert.deepEqual(((await streamed.json()) as { order: unknown }).order, JSON.parse(large))
+      // A bad token with malformed JSON: the verifier's 401, not the parser's 400.
+      const bad = await fetch(url, {
+        method: 'POST',
+        headers: { jwt: 'not.a.token', 'content-type': 'application/json' },
+        body: '{"order": 4',
+      })
+      await expectRefused(bad, 'ERR_TOKEN_MALFORMED')
+      const noToken = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"order": 4',
+      })
+      await expectRefused(noToken, 'ERR_TOKEN_MISSING')
+      // A good token for malformed JSON passes the verifier; then the parser refuses it.
+      const malformed = '{"order": 4'
+      const parsed = await fetch(url, {
+        method: 'POST',
+        headers: await signed(malformed),
+        body: malformed,
+      })
+      assert.equal(parsed.status, 400)
+      assert.match(parsed.headers.get('content-type') ?? '', /text\/html/)
+    } finally {
+      await close(server)
+    }
+  })
+
+  test('every adapter refuses to start without audience, naming it; audience: null is the explicit "any"', async () => {
+    const options = { ca: pki.files.rootPem, issuer: 'gw' } as unknown as {
+      audience: null
+      ca: string
+    }
+    const refusal = { code: 'ERR_OPTION_INVALID', message: /option "audience" is required/ }
+    assert.throws(() => nodeJwt(options as never), refusal)
+    assert.throws(() => expressJwt(options as never), refusal)
+    assert.throws(() => koaUpstreamJwt(options as never), refusal)
+    assert.throws(() => honoUpstreamJwt(options as never), refusal)
+    const app = Fastify()
+    await assert.rejects(async () => {
+      await app.register(fastifyUpstreamJwt, options as never)
+      await app.ready()
+    }, refusal)
+    await app.close()
+    const any = honoUpstreamJwt({ ca: pki.files.rootPem, issuer: 'gw', audience: null })
+    const hono = new Hono()
+    hono.use(any)
+    hono.post('/', (c) => c.text('ok'))
+    const other = {
+      jwt: await signer.sign({ body: digestBytes(ORDER), service: { name: 'billing' } }),
+    }
+    assert.equal(
+      (await hono.request('/', { method: 'POST', headers: other, body: ORDER })).status,
+      200,
+    )
+    const strict = new Hono()
+    strict.use(honoUpstreamJwt({ ca: pki.files.rootPem, issuer: 'gw', audience: 'orders' }))
+    strict.post('/', (c) => c.text('ok'))
+    const refused = await strict.request('/', {
+      method: 'POST',
+      headers: {
+        jwt: await signer.sign({ body: digestBytes(ORDER), service: { name: 'billing' } }),
+      },
+      body: ORDER,
+    })
+    await expectRefused(refused, 'ERR_CLAIM_INVALID')
+  })
+
+  test("Fastify: an error handler of the user's own, or onError, answers refusals instead", async () => {
+    const withHandler = Fastify()
+    withHandler.setErrorHandler((err: { statusCode?: number; code?: string }, _request, reply) => {
+      reply.code(418).send({ mine: err.code, status: err.statusCode })
+    })
+    await withHandler.register(fastifyUpstreamJwt, { verifier })
+    withHandler.get('/', async () => 'ok')
+    const handled = await withHandler.inject({ method: 'GET', url: '/' })
+    assert.equal(handled.statusCode, 418)
+    assert.deepEqual(handled.json(), { mine: 'ERR_TOKEN_MISSING', status: 401 })
+    assert.match(String(handled.headers['www-authenticate']), /^Bearer error="invalid_token"/)
+    await withHandler.close()
+    const withHook = Fastify()
+    await withHook.register(fastifyUpstreamJwt, {
+      verifier,
+      onError: (err, _request, reply) =>
+        reply.code(403).send(`nope: ${(err as { code: string }).code}`),
+    })
+    withHook.get('/', async () => 'ok')
+    const hooked = await withHook.inject({ method: 'GET', url: '/', headers: { jwt: 'x.y.z' } })
+    assert.equal(hooked.statusCode, 403)
+    assert.equal(hooked.body, 'nope: ERR_TOKEN_MALFORMED')
+    await withHook.close()
+  })
+
   test('Express: a parser that did not capture the raw body makes the middleware fail closed (500)', async () => {
     const app = express()
     app.use(express.json())
@@ -206,11 +337,12 @@ describe('framework adapters (real frameworks)', () => {
       payload: ORDER.replace('42', '41'),
     })
     assert.equal(bad.statusCode, 401)
-    assert.equal(bad.json().code, 'ERR_BODY_HASH_MISMATCH')
+    assert.deepEqual(Object.keys(bad.json()), ['error', 'message'])
+    assert.equal(bad.json().error, 'ERR_BODY_HASH_MISMATCH')
     assert.match(String(bad.headers['www-authenticate']), /^Bearer error="invalid_token"/)
     const none = await app.inject({ method: 'GET', url: '/orders' })
     assert.equal(none.statusCode, 401)
-    assert.equal(none.json().code, 'ERR_TOKEN_MISSING')
+    assert.equal(none.json().error, 'ERR_TOKEN_MISSING')
     await app.close()
   })
 

@@ -8,6 +8,7 @@ import type { RequestFacts } from '../../src/signer/facts.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import {
   createVerifier,
+  type VerifierCommonOptions,
   type VerifierOptions,
   type VerifyRequest,
 } from '../../src/verify/verifier.js'
@@ -89,9 +90,14 @@ describe('verifier: HTTP Message Signatures', () => {
     url: URL_AS_FORWARDED,
     body: BODY,
   })
-  const sigVerifier = (more: Partial<VerifierOptions> = {}) =>
-    createVerifier({ pinned: [ed.certPem], signatureMode: 'http-signature', ...more })
-  const bothVerifier = (more: Partial<VerifierOptions> = {}) =>
+  type More = Partial<VerifierCommonOptions> & { signatureMode?: string }
+  const sigVerifier = (more: More = {}) =>
+    createVerifier({
+      pinned: [ed.certPem],
+      signatureMode: 'http-signature',
+      ...more,
+    } as VerifierOptions)
+  const bothVerifier = (more: Partial<VerifierCommonOptions> = {}) =>
     createVerifier({
       ca: pki.files.rootPem,
       issuer: 'gw',

@@ -44,13 +44,13 @@ describe('JWKS trust', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
   })
   const request = async (s: Signer) => ({
-    headers: { jwt: await s.sign({ body: digestBytes('b') }) },
+    headers: { jwt: await s.sign({ body: digestBytes('b'), service: { name: 'orders' } }) },
     body: 'b',
   })
 
   test('keys by kid from a URL; fetched once for many tokens', async () => {
     hits = 0
-    const v = createVerifier({ jwks: url })
+    const v = createVerifier({ jwks: url, audience: 'orders' })
     for (let i = 0; i < 5; i++) await v.verify(await request(a))
     assert.equal(hits, 1)
   })
@@ -59,7 +59,11 @@ describe('JWKS trust', () => {
     hits = 0
     served = a
     let now = Date.now()
-    const v = createVerifier({ jwks: { source: url, cooldown: 30_000 }, clock: () => now })
+    const v = createVerifier({
+      jwks: { source: url, cooldown: 30_000 },
+      clock: () => now,
+      audience: 'orders',
+    })
     await v.verify(await request(a))
     served = b
     await assert.rejects(v.verify(await request(b)), { code: 'ERR_CERT_UNTRUSTED' })
@@ -83,7 +87,11 @@ describe('JWKS trust', () => {
     hits = 0
     served = a
     let now = Date.now()
-    const v = createVerifier({ jwks: { source: url, maxAge: 60_000 }, clock: () => now })
+    const v = createVerifier({
+      jwks: { source: url, maxAge: 60_000 },
+      clock: () => now,
+      audience: 'orders',
+    })
     await v.verify(await request(a))
     assert.equal(hits, 1)
     now += 60_001
@@ -95,14 +103,17 @@ describe('JWKS trust', () => {
   test('a JWK that names its alg is not used with another one', async () => {
     const [jwk] = a.jwks().keys
     const relabelled = { keys: [{ ...jwk, alg: 'ES384' }] }
-    await assert.rejects(createVerifier({ jwks: relabelled as never }).verify(await request(a)), {
-      code: 'ERR_ALG_NOT_ALLOWED',
-      message: /the key for this token is for ES384, not ES256/,
-    })
+    await assert.rejects(
+      createVerifier({ jwks: relabelled as never, audience: 'orders' }).verify(await request(a)),
+      {
+        code: 'ERR_ALG_NOT_ALLOWED',
+        message: /the key for this token is for ES384, not ES256/,
+      },
+    )
   })
 
   test('JWKS unreachable at first use: 503 ERR_JWKS_UNAVAILABLE', async () => {
-    const v = createVerifier({ jwks: 'http://127.0.0.1:1/jwks.json' })
+    const v = createVerifier({ jwks: 'http://127.0.0.1:1/jwks.json', audience: 'orders' })
     await assert.rejects(v.verify(await request(a)), (err: unknown) => {
       const e = err as { code: string; status: number }
       assert.equal(e.code, 'ERR_JWKS_UNAVAILABLE')
@@ -114,11 +125,14 @@ describe('JWKS trust', () => {
   test('JWKS from a file and from an object; private members are never used', async () => {
     const file = join(dir, 'jwks.json')
     await writeFile(file, JSON.stringify(a.jwks()))
-    await createVerifier({ jwks: file }).verify(await request(a))
-    await createVerifier({ jwks: a.jwks() as never }).verify(await request(a))
+    await createVerifier({ jwks: file, audience: 'orders' }).verify(await request(a))
+    await createVerifier({ jwks: a.jwks() as never, audience: 'orders' }).verify(await request(a))
     const withPrivate = { keys: a.jwks().keys.map((k) => ({ ...k, d: 'AAAA' })) }
-    await assert.rejects(createVerifier({ jwks: withPrivate as never }).verify(await request(a)), {
-      code: 'ERR_CERT_UNTRUSTED',
-    })
+    await assert.rejects(
+      createVerifier({ jwks: withPrivate as never, audience: 'orders' }).verify(await request(a)),
+      {
+        code: 'ERR_CERT_UNTRUSTED',
+      },
+    )
   })
 })

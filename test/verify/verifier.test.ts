@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { importPKCS8, SignJWT } from 'jose'
 import { ALGORITHMS, type Algorithm } from '../../src/core/algorithms.js'
 import { digestBytes } from '../../src/core/body-digest.js'
-import { UpstreamJwtError, VerificationError } from '../../src/core/errors.js'
+import { ConfigError, UpstreamJwtError, VerificationError } from '../../src/core/errors.js'
 import { KeyUsage } from '../../src/keygen/certificates.js'
 import { createSigner, type Signer } from '../../src/signer/signer.js'
 import {
@@ -69,7 +69,7 @@ describe('verifier', () => {
     )
   })
   const verifier = (options: Partial<VerifierOptions> = {}) =>
-    createVerifier({ ca: pki.files.rootPem, ...options })
+    createVerifier({ ca: pki.files.rootPem, audience: 'orders', ...options })
   const request = async (body: string | null = BODY): Promise<VerifyRequest> => ({
     headers: {
       jwt: await signer.sign({
@@ -81,6 +81,7 @@ describe('verifier', () => {
   })
   const baseClaims = () => ({
     iss: 'gw',
+    aud: 'orders',
     exp: Math.floor(now / 1000) + 60,
     jti: crypto.randomUUID(),
     payloadhash: '',
@@ -104,7 +105,7 @@ describe('verifier', () => {
         { private_key_location: files.key, public_key_location: files.certDer, algorithm: alg },
         { env: {} },
       )
-      const v = createVerifier({ ca: files.certPem, algorithms: [alg] })
+      const v = createVerifier({ ca: files.certPem, audience: null, algorithms: [alg] })
       const { header } = await v.verify({
         headers: { jwt: await s.sign({ body: digestBytes(BODY) }) },
         body: BODY,
@@ -128,17 +129,17 @@ describe('verifier', () => {
     await openssl(['dgst', '-sha256', '-sign', rsa.key, '-out', sigFile, inputFile])
     const { readFile } = await import('node:fs/promises')
     const token = `${input}.${(await readFile(sigFile)).toString('base64url')}`
-    const v = createVerifier({ ca: rsa.certPem })
+    const v = createVerifier({ ca: rsa.certPem, audience: 'orders' })
     assert.equal((await v.verify({ headers: { jwt: token } })).header.alg, 'RS256')
   })
 
   test('Bearer prefix, header name and a header given as a one-element array', async () => {
-    const token = await signer.sign({ body: digestBytes(BODY) })
+    const token = await signer.sign({ body: digestBytes(BODY), service: { name: 'orders' } })
     await verifier({ header: 'X-Upstream-JWT' }).verify({
       headers: { 'x-upstream-jwt': `Bearer ${token}` },
       body: BODY,
     })
-    const t2 = await signer.sign({ body: digestBytes(BODY) })
+    const t2 = await signer.sign({ body: digestBytes(BODY), service: { name: 'orders' } })
     await verifier().verify({ headers: { jwt: [t2] }, body: BODY })
   })
 
@@ -181,13 +182,18 @@ describe('verifier', () => {
       'ERR_ALG_NOT_ALLOWED',
     )
     assert.throws(
-      () => createVerifier({ ca: pki.files.rootPem, algorithms: ['HS256' as Algorithm] }),
+      () =>
+        createVerifier({
+          ca: pki.files.rootPem,
+          audience: 'orders',
+          algorithms: ['HS256' as Algorithm],
+        }),
       {
         code: 'ERR_OPTION_INVALID',
         message: /algorithm "HS256" is not supported/,
       },
     )
-    assert.throws(() => createVerifier({}), {
+    assert.throws(() => createVerifier({ audience: 'orders' }), {
       code: 'ERR_OPTION_INVALID',
       message: /give at least one of ca, pinned or jwks/,
     })
@@ -203,7 +209,7 @@ describe('verifier', () => {
     await rejects(
       verifier().verify({ headers: { jwt: token } }),
       'ERR_ALG_NOT_ALLOWED',
-      /needs a rsa key/,
+      /needs an RSA key/,
     )
   })
 
@@ -333,6 +339,40 @@ describe('verifier', () => {
     await rejects(at({ jti: undefined }), 'ERR_CLAIM_INVALID', /"jti" claim is missing/)
   })
 
+  test('audience must be chosen: required, a string, a list or null; null accepts any', async () => {
+    const without = { ca: pki.files.rootPem } as unknown as VerifierOptions
+    assert.throws(
+      () => createVerifier(without),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.equal(err.code, 'ERR_OPTION_INVALID')
+        assert.equal(err.option, 'audience')
+        assert.match(err.message, /option "audience" is required/)
+        assert.match(err.message, /Kong service name/)
+        assert.match(err.message, /audience: null accepts tokens minted for any service/)
+        return true
+      },
+    )
+    for (const [bad, problem] of [
+      ['', /empty string/],
+      [[], /empty list/],
+      [['orders', 7], /non-empty strings/],
+      [42, /not number/],
+    ] as const) {
+      assert.throws(
+        () => createVerifier({ ca: pki.files.rootPem, audience: bad as never }),
+        { code: 'ERR_OPTION_INVALID', message: problem },
+        String(bad),
+      )
+    }
+    await verifier({ audience: null }).verify(await request())
+    await rejects(
+      verifier({ audience: 'billing' }).verify(await request()),
+      'ERR_CLAIM_INVALID',
+      /^"aud" claim "orders" is not the expected "billing"$/,
+    )
+  })
+
   test('issuer, audience (string, list, predicate), required claims, typ', async () => {
     const req = async () => request()
     await rejects(verifier({ issuer: 'other' }).verify(await req()), 'ERR_CLAIM_INVALID', /"iss"/)
@@ -456,7 +496,7 @@ describe('verifier', () => {
   test('an intermediate in the bundle is an anchor by itself', async () => {
     const bundle = join(dir, 'intermediate-only.pem')
     await writeFile(bundle, pki.intermediate.cert.toString())
-    await createVerifier({ ca: bundle }).verify(await request())
+    await createVerifier({ ca: bundle, audience: 'orders' }).verify(await request())
   })
 
   test('an x5c that does not match the signing key', async () => {
@@ -564,6 +604,7 @@ describe('verifier', () => {
         path: '/v1/orders',
         query: 'a=1',
         body: digestBytes(BODY),
+        service: { name: 'orders' },
       })
     const v = verifier()
     await v.verify({
@@ -626,20 +667,20 @@ describe('verifier', () => {
   })
 
   test('pinned keys: x5c leaf pinned, or kid = thumbprint without x5c', async () => {
-    const pinned = createVerifier({ pinned: [pki.leaf.cert.toString()] })
+    const pinned = createVerifier({ pinned: [pki.leaf.cert.toString()], audience: 'orders' })
     await pinned.verify(await request())
     const kidSigner = await createSigner(
       { private_key_location: pki.files.key, x5c: 'none', key_id: 'auto', algorithm: 'ES256' },
       { env: {} },
     )
     const token = await kidSigner.sign({ body: digestBytes(BODY) })
-    await createVerifier({ pinned: [pki.leaf.keys.publicKey] }).verify({
+    await createVerifier({ pinned: [pki.leaf.keys.publicKey], audience: null }).verify({
       headers: { jwt: token },
       body: BODY,
     })
     const stranger = await writeKeys(dir, 'ES256', { name: 'pin-stranger' })
     await rejects(
-      createVerifier({ pinned: [stranger.certPem] }).verify({
+      createVerifier({ pinned: [stranger.certPem], audience: null }).verify({
         headers: { jwt: await kidSigner.sign({ body: digestBytes(BODY) }) },
         body: BODY,
       }),

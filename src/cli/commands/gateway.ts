@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, startGateway } from '../../gateway/gateway.js'
-import type { CliIo } from '../io.js'
+import { assertReadable, type CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
 
 /** The configuration of quick mode: one service for every path, signed globally. */
@@ -25,6 +25,7 @@ export function quickConfig(input: GatewayInput): Record<string, unknown> {
  * the configuration and keys.
  */
 export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<number> {
+  if (input.config !== undefined) await assertReadable('--config', input.config)
   let gateway: Gateway
   let stop: () => Promise<void>
   if (input.demo) {

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises'
 import { decodeToken, decodeX5c } from '../../verify/decode.js'
-import { type CliIo, readText } from '../io.js'
+import { type CliIo, readInputFile, readText } from '../io.js'
+import { UsageError } from '../parse.js'
 
 const TIME_CLAIMS = new Set(['exp', 'iat', 'nbf'])
 
@@ -39,9 +39,14 @@ export async function inspectCommand(
   io: CliIo,
   now: number = Date.now(),
 ): Promise<number> {
-  const text =
-    token ??
-    (tokenFile !== undefined ? await readFile(tokenFile, 'utf8') : await readText(io.stdin))
+  let text: string
+  if (token !== undefined) text = token
+  else if (tokenFile !== undefined) text = await readInputFile('--token-file', tokenFile)
+  else if (io.stdin.isTTY)
+    throw new UsageError(
+      'no token: give it as an argument, with --token-file FILE, or on standard input',
+    )
+  else text = await readText(io.stdin)
   const decoded = decodeToken(text)
   const certificates = certificatesOf(decoded.header)
   if (json) {

@@ -3,8 +3,19 @@ import { type BodyDigest, digestStream } from '../../core/body-digest.js'
 import type { SignerOptions } from '../../options/table.js'
 import type { RequestFacts } from '../../signer/facts.js'
 import { createSigner } from '../../signer/signer.js'
-import type { CliIo } from '../io.js'
+import { assertReadable, type CliIo } from '../io.js'
 import { type RequestInput, UsageError } from '../parse.js'
+
+/**
+ * The key and certificate files given as flags must be readable (usage error otherwise); a
+ * location the environment overrides is not the one used, so it is not checked.
+ */
+export async function assertKeyFilesReadable(options: SignerOptions, io: CliIo): Promise<void> {
+  if (options.private_key_location && !io.env.KONG_SSL_CERT_KEY)
+    await assertReadable('--key', options.private_key_location)
+  if (options.public_key_location && !io.env.KONG_SSL_CERT_DER)
+    await assertReadable('--cert', options.public_key_location)
+}
 
 async function readBody(input: RequestInput, io: CliIo): Promise<BodyDigest | undefined> {
   if (input.bodyFile === '-') return digestStream(io.stdin)
@@ -50,6 +61,9 @@ export async function signCommand(
   json: boolean,
   io: CliIo,
 ): Promise<number> {
+  await assertKeyFilesReadable(options, io)
+  if (input.bodyFile !== undefined && input.bodyFile !== '-')
+    await assertReadable('--body-file', input.bodyFile)
   const signer = await createSigner({ key_reload_interval: 0, ...options }, { env: io.env })
   try {
     const facts = requestFacts(input, await readBody(input, io))

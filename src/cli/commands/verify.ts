@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { UpstreamJwtError } from '../../core/errors.js'
 import { decodeToken } from '../../verify/decode.js'
 import { createVerifier } from '../../verify/verifier.js'
-import { type CliIo, readText } from '../io.js'
-import type { VerifyInput } from '../parse.js'
+import { assertReadable, type CliIo, readInputFile, readText } from '../io.js'
+import { UsageError, type VerifyInput } from '../parse.js'
 
 /** The checks in the order the verifier makes them, and the codes that stop at each. */
 const CHECKS: readonly { readonly name: string; readonly codes: readonly string[] }[] = [
@@ -88,17 +87,59 @@ function failedStep(code: string, claim: string | undefined): number {
   return index === -1 ? 0 : index
 }
 
+const HOW_TO_GIVE_A_TOKEN =
+  'give it with --token TOKEN, --token-file FILE, or on standard input (e.g. echo "$TOKEN" | kong-upstream-jwt verify ...)'
+
+/** The token text from --token, --token-file or standard input; none is a usage error. */
+async function tokenText(input: VerifyInput, io: CliIo): Promise<string> {
+  let text: string
+  if (input.token !== undefined) text = input.token
+  else if (input.tokenFile !== undefined)
+    text = await readInputFile('--token-file', input.tokenFile)
+  else if (io.stdin.isTTY) throw new UsageError(`no token: ${HOW_TO_GIVE_A_TOKEN}`)
+  else text = await readText(io.stdin)
+  if (text.trim() === '') {
+    const where =
+      input.token !== undefined
+        ? '--token is empty'
+        : input.tokenFile !== undefined
+          ? `--token-file ${input.tokenFile} is empty`
+          : 'standard input was empty'
+    throw new UsageError(`no token (${where}): ${HOW_TO_GIVE_A_TOKEN}`)
+  }
+  return text.trim()
+}
+
+/** What the report says was not checked because the command line did not ask for it. */
+function warningsFor(input: VerifyInput): string[] {
+  // An HTTP Message Signature has no audience: the signed target URI names the upstream.
+  return input.audience === undefined && input.signatureMode !== 'http-signature'
+    ? [
+        'audience not checked (no --audience): a token minted for any service behind the gateway passes; give --audience with the service name an upstream would expect',
+      ]
+    : []
+}
+
 /** `verify`: checks a token as an upstream would; exit 0 only when valid. */
 export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo): Promise<number> {
+  // Every input file is checked first: one that cannot be read is a usage error naming it.
+  for (const file of input.ca) await assertReadable('--ca', file)
+  for (const file of input.cert) await assertReadable('--cert', file)
+  if (input.jwks !== undefined && !/^https?:\/\//i.test(input.jwks))
+    await assertReadable('--jwks', input.jwks)
+  if (input.bodyFile !== undefined && input.bodyFile !== '-')
+    await assertReadable('--body-file', input.bodyFile)
   const mode = input.signatureMode
+  // In http-signature mode there is no token; a JWT given with --header serves as the token.
   const text =
     mode === 'http-signature'
       ? ''
-      : (input.token ??
-        input.headers.jwt ??
-        (input.tokenFile !== undefined
-          ? await readFile(input.tokenFile, 'utf8')
-          : await readText(io.stdin)))
+      : input.headers.jwt !== undefined &&
+          input.token === undefined &&
+          input.tokenFile === undefined
+        ? input.headers.jwt
+        : await tokenText(input, io)
+  const warnings = warningsFor(input)
   const body =
     input.bodyFile === '-'
       ? io.stdin
@@ -110,7 +151,8 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     ...(input.cert.length ? { pinned: input.cert } : {}),
     ...(input.jwks !== undefined ? { jwks: input.jwks } : {}),
     issuer: input.issuer,
-    audience: input.audience,
+    // The CLI is a diagnostic tool: without --audience it checks the rest and says so (warnings).
+    audience: input.audience ?? null,
     clockTolerance: input.clockTolerance,
     maxTokenAge: input.maxTokenAge,
     legacyX5c: input.legacyX5c,
@@ -132,10 +174,11 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     const signature = result.httpSignature
     if (json) {
       io.stdout.write(
-        `${JSON.stringify({ valid: true, claims: result.claims, ...(signature ? { signature } : {}) })}\n`,
+        `${JSON.stringify({ valid: true, claims: result.claims, ...(signature ? { signature } : {}), warnings })}\n`,
       )
     } else {
       const lines = steps.map((c) => `  pass  ${c.name}`)
+      for (const w of warnings) lines.push(`  WARN  ${w}`)
       if (mode !== 'http-signature') lines.push(`  claims: ${JSON.stringify(result.claims)}`)
       if (signature) lines.push(`  signature: ${JSON.stringify(signature)}`)
       io.stdout.write(`VALID\n${lines.join('\n')}\n`)
@@ -143,6 +186,12 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     return 0
   } catch (err) {
     if (!(err instanceof UpstreamJwtError)) throw err
+    if (err.code === 'ERR_BODY_READ' && input.bodyFile !== undefined) {
+      // The file went away or failed mid-read: still a problem with the input, not the token.
+      const file = input.bodyFile === '-' ? 'standard input' : input.bodyFile
+      const cause = (err.cause as { code?: string } | undefined)?.code ?? err.message
+      throw new UsageError(`--body-file ${file}: could not be read (${cause})`)
+    }
     const claim = (err as { claim?: string }).claim
     let claims: Record<string, unknown> | undefined
     try {
@@ -152,7 +201,7 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     }
     if (json) {
       io.stdout.write(
-        `${JSON.stringify({ valid: false, code: err.code, message: err.message, ...(claims ? { claims } : {}) })}\n`,
+        `${JSON.stringify({ valid: false, code: err.code, message: err.message, ...(claims ? { claims } : {}), warnings })}\n`,
       )
     } else {
       const signaturePart =
@@ -167,6 +216,7 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
             ? `  FAIL  ${c.name}: ${err.code}: ${err.message}`
             : `  ----  ${c.name} (not checked)`,
       )
+      for (const w of warnings) lines.push(`  WARN  ${w}`)
       io.stdout.write(`INVALID\n${lines.join('\n')}\n`)
     }
     return 1

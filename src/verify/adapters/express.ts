@@ -1,15 +1,18 @@
 /**
- * Express middleware. Put it after `express.json({ verify: captureRawBody })` (so the JSON
- * parser and the verifier see the same bytes), or first, reading `req.rawBody` yourself.
+ * Express middleware. Put it before the body parsers: it reads the body (bounded), verifies the
+ * token against it, and puts the bytes back into the request stream, so `express.json()` after
+ * it parses exactly what was verified — and a refused request gets the verifier's answer
+ * (401 + RFC 6750), never the parser's (a bad token with malformed JSON is a 401, not a 400).
+ * Behind a parser instead, the parser must keep the bytes: `express.json({ verify: captureRawBody })`.
  *
  * @example
  * ```ts
  * import express from 'express'
- * import { captureRawBody, upstreamJwt } from 'kong-upstream-jwt/express'
+ * import { upstreamJwt } from 'kong-upstream-jwt/express'
  *
  * const app = express()
- * app.use(express.json({ verify: captureRawBody }))
- * app.use(upstreamJwt({ ca: './truststore/ca.pem', audience: 'orders' }))
+ * app.use(upstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' }))
+ * app.use(express.json())
  * app.post('/orders', (req, res) => res.json({ consumer: req.upstreamJwt?.claims.consumerid, order: req.body }))
  * ```
  * @module
@@ -38,7 +41,11 @@ export function captureRawBody(req: IncomingMessage, _res: unknown, buf: Buffer)
   ;(req as unknown as { rawBody: Buffer }).rawBody = buf
 }
 
-/** Creates the Express middleware; failures answer 401 (RFC 6750) unless `onError` is given. */
+/**
+ * Creates the Express middleware (put it before the body parsers); refusals answer like every
+ * adapter's — status, `WWW-Authenticate` (RFC 6750), `{ "error", "message" }` — unless `onError`
+ * is given.
+ */
 export function upstreamJwt(options: NodeAdapterOptions): RequestHandler {
   const middleware = nodeMiddleware(options)
   return function upstreamJwtExpress(req: Request, res: Response, next: NextFunction) {

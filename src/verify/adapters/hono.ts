@@ -8,7 +8,7 @@
  * import { honoUpstreamJwt } from 'kong-upstream-jwt/hono'
  *
  * const app = new Hono()
- * app.use(honoUpstreamJwt({ ca: './truststore/ca.pem' }))
+ * app.use(honoUpstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' }))
  * app.post('/orders', async (c) => c.json({ consumer: c.get('upstreamJwt').claims.consumerid, order: await c.req.json() }))
  * ```
  * @module
@@ -19,7 +19,7 @@ import {
   type AdapterOptions,
   DEFAULT_MAX_BODY,
   failureResponse,
-  readBody,
+  readWebBody,
   verifierFrom,
 } from './shared.js'
 
@@ -31,14 +31,14 @@ declare module 'hono' {
 }
 
 /** Options of the Hono middleware. */
-export interface HonoAdapterOptions extends AdapterOptions {
+export type HonoAdapterOptions = AdapterOptions & {
   /** Answers a refused request instead of the default 401/JSON (RFC 6750). */
   readonly onError?: (err: unknown, c: Context) => Response | Promise<Response>
 }
 
 function sendFailure(err: unknown, c: Context): Response {
-  const { status, headers, body } = failureResponse(err)
-  return c.json(body, status as 401, headers)
+  const { status, headers, text } = failureResponse(err)
+  return c.body(text, status as 401, headers)
 }
 
 /** Creates the Hono middleware; failures answer 401 (RFC 6750) with a JSON body. */
@@ -49,9 +49,7 @@ export function honoUpstreamJwt(options: HonoAdapterOptions): MiddlewareHandler 
   return async function upstreamJwt(c, next) {
     try {
       const raw = c.req.raw
-      const body = raw.body
-        ? await readBody(raw.body as unknown as AsyncIterable<Uint8Array>, limit)
-        : Buffer.alloc(0)
+      const body = raw.body ? await readWebBody(raw.body, limit) : Buffer.alloc(0)
       const bytes = body.buffer.slice(
         body.byteOffset,
         body.byteOffset + body.byteLength,

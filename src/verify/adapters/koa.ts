@@ -10,7 +10,7 @@
  * import { koaUpstreamJwt } from 'kong-upstream-jwt/koa'
  *
  * const app = new Koa()
- * app.use(koaUpstreamJwt({ ca: './truststore/ca.pem' }))
+ * app.use(koaUpstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' }))
  * app.use(bodyParser())
  * app.use((ctx) => { ctx.body = { consumer: ctx.state.upstreamJwt.claims.consumerid, order: ctx.request.body } })
  * ```
@@ -29,16 +29,17 @@ import {
 } from './shared.js'
 
 /** Options of the Koa middleware. */
-export interface KoaAdapterOptions extends AdapterOptions {
+export type KoaAdapterOptions = AdapterOptions & {
   /** Answers a refused request instead of the default 401/JSON (RFC 6750). */
   readonly onError?: (err: unknown, ctx: Context) => void | Promise<void>
 }
 
 function sendFailure(err: unknown, ctx: Context): void {
-  const { status, headers, body } = failureResponse(err)
+  const { status, headers, text } = failureResponse(err)
   ctx.status = status
+  ctx.body = text
+  // After the body: Koa would otherwise type a string body text/plain.
   ctx.set(headers)
-  ctx.body = body
 }
 
 /**

@@ -7,7 +7,7 @@
  * import { createServer } from 'node:http'
  * import { rawBodyOf, upstreamJwt, upstreamJwtOf } from 'kong-upstream-jwt/node'
  *
- * const guard = upstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway' })
+ * const guard = upstreamJwt({ ca: './truststore/ca.pem', issuer: 'my-gateway', audience: 'orders' })
  * createServer(async (req, res) => {
  *   if (!(await guard(req, res))) return // refused: 401 already sent
  *   res.end(`hello ${upstreamJwtOf(req)?.claims.consumername}, ${rawBodyOf(req)?.length} bytes`)
@@ -23,7 +23,7 @@ import {
   DEFAULT_MAX_BODY,
   failureResponse,
   nodeRequestView,
-  readBody,
+  readNodeBody,
   verifierFrom,
 } from './shared.js'
 
@@ -51,15 +51,15 @@ export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
 }
 
 /** Options of the node:http middleware. */
-export interface NodeAdapterOptions extends AdapterOptions {
+export type NodeAdapterOptions = AdapterOptions & {
   /** Called instead of the default 401/JSON answer when verification fails. */
   readonly onError?: (err: unknown, req: IncomingMessage, res: ServerResponse) => void
 }
 
 function sendFailure(err: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  const { status, headers, body } = failureResponse(err)
-  res.writeHead(status, { ...headers, 'content-type': 'application/json' })
-  res.end(JSON.stringify(body))
+  const { status, headers, text } = failureResponse(err)
+  res.writeHead(status, headers)
+  res.end(text)
 }
 
 /** The middleware: `(req, res, next?) => Promise<boolean>`; true (and `next()`) when verified. */
@@ -71,9 +71,14 @@ export type NodeMiddleware = (
 
 /**
  * Body bytes for verification: those a body parser captured (`req.rawBody`), else the stream
- * itself. A body consumed by a parser that did not capture them cannot be checked: fail closed.
+ * itself (given back to the stream with `restore`). A body consumed by a parser that did not
+ * capture them cannot be checked: fail closed.
  */
-export async function bodyOf(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function bodyOf(
+  req: IncomingMessage,
+  limit: number,
+  restore = false,
+): Promise<Buffer> {
   const captured = rawBodyOf(req)
   if (captured) return captured
   if (req.readableEnded || (req as { _body?: boolean })._body === true) {
@@ -82,7 +87,7 @@ export async function bodyOf(req: IncomingMessage, limit: number): Promise<Buffe
       'the request body was consumed before verification; capture it (e.g. express.json({ verify: captureRawBody })) or verify first',
     )
   }
-  return readBody(req, limit)
+  return readNodeBody(req, limit, restore)
 }
 
 /** Creates the middleware. See the module example. */
@@ -92,7 +97,8 @@ export function upstreamJwt(options: NodeAdapterOptions): NodeMiddleware {
   const onError = options.onError ?? sendFailure
   return async function upstreamJwtMiddleware(req, res, next) {
     try {
-      const body = await bodyOf(req, limit)
+      // Restored: a body parser after the middleware (Express, Connect) reads the same bytes.
+      const body = await bodyOf(req, limit, true)
       const fields = req as RequestWithUpstreamJwt
       ;(req as unknown as { rawBody: Buffer }).rawBody = body
       fields.upstreamJwt = await verifier.verify(nodeRequestView(req, body))

@@ -129,7 +129,17 @@ const PUBLIC: Record<string, string[]> = {
     'startDemo',
     'startGateway',
   ],
-  './kong': ['KongConsumer', 'KongPdk', 'KongService', 'NAME', 'PRIORITY', 'UpstreamJwtPlugin'],
+  // What require('kong-upstream-jwt/kong') returns (the plugin module kong-pdk loads).
+  './kong': [
+    'KongConsumer',
+    'KongPdk',
+    'KongService',
+    'Name',
+    'Plugin',
+    'Priority',
+    'Schema',
+    'Version',
+  ],
 }
 
 /** package.json `exports` → the TypeScript source behind each entry's types. */
@@ -141,7 +151,7 @@ function entryPoints(): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, target] of Object.entries(pkg.exports)) {
     if (typeof target === 'string') continue // ./package.json
-    const source = target.types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts')
+    const source = target.types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.c?ts$/, '.ts')
     out[name] = new URL(source, root).pathname
   }
   return out

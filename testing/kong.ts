@@ -17,6 +17,12 @@ export const PLUGIN_SERVER = join(
   'kong-js-pluginserver',
 )
 
+/**
+ * The Node the plugin server runs on: `KONG_TEST_NODE` when set (test/kong/node-versions.test.ts
+ * runs the plugin tests under each supported Node this way), else this one.
+ */
+export const PLUGIN_NODE = process.env.KONG_TEST_NODE ?? process.execPath
+
 export interface PluginServer {
   readonly socket: string
   readonly child: ChildProcess
@@ -29,12 +35,13 @@ export async function startPluginServer(
   pluginsDir: string,
   prefix: string,
   env: Record<string, string> = {},
+  options: { node?: string; server?: string } = {},
 ): Promise<PluginServer> {
   const socket = join(prefix, 'js_pluginserver.sock')
   const child = spawn(
-    process.execPath,
+    options.node ?? PLUGIN_NODE,
     [
-      PLUGIN_SERVER,
+      options.server ?? PLUGIN_SERVER,
       '--plugins-directory',
       pluginsDir,
       '--kong-prefix',

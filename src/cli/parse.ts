@@ -53,8 +53,26 @@ export type CliCommand =
   | { readonly kind: 'jwks'; readonly signer: SignerOptions }
   | { readonly kind: 'verify'; readonly input: VerifyInput; readonly json: boolean }
   | { readonly kind: 'gateway'; readonly input: GatewayInput }
-  | { readonly kind: 'kong-install'; readonly pluginsDir: string }
-  | { readonly kind: 'kong-config'; readonly pluginsDir: string }
+  | {
+      readonly kind: 'kong-install'
+      readonly pluginsDir: string
+      readonly link: boolean
+      readonly pluginServer: string | undefined
+    }
+  | {
+      readonly kind: 'kong-config'
+      readonly pluginsDir: string
+      readonly pluginServer: string | undefined
+    }
+  | { readonly kind: 'kong-doctor'; readonly input: KongDoctorInput; readonly json: boolean }
+
+/** What `kong doctor` diagnoses, from the command line. */
+export interface KongDoctorInput {
+  readonly conf: string | undefined
+  readonly user: string
+  readonly kongVersion: string
+  readonly nginxTemplate: string | undefined
+}
 
 /** How to run the gateway, from the command line. */
 export interface GatewayInput {
@@ -313,18 +331,66 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     .description('run the plugin inside Kong Gateway (JavaScript plugin server)')
   kong
     .command('install')
-    .description('write the plugin file kong-js-pluginserver loads, and print the Kong settings')
+    .description(
+      'write the plugin file kong-js-pluginserver loads (self-contained), and print the Kong settings',
+    )
     .requiredOption('--plugins-dir <dir>', "the plugin server's --plugins-directory")
-    .action((o) => set({ kind: 'kong-install', pluginsDir: o.pluginsDir }))
+    .option(
+      '--link',
+      'write a one-line require of the installed package instead, so package updates reach Kong',
+    )
+    .option(
+      '--pluginserver <path>',
+      'kong-js-pluginserver to name (default: found on PATH or npm -g)',
+    )
+    .action((o) =>
+      set({
+        kind: 'kong-install',
+        pluginsDir: o.pluginsDir,
+        link: o.link === true,
+        pluginServer: o.pluginserver,
+      }),
+    )
   kong
     .command('config')
-    .description('print the kong.conf and env lines only')
+    .description('print the kong.conf lines only')
     .option(
       '--plugins-dir <dir>',
       "the plugin server's --plugins-directory",
       '/usr/local/kong/js-plugins',
     )
-    .action((o) => set({ kind: 'kong-config', pluginsDir: o.pluginsDir }))
+    .option(
+      '--pluginserver <path>',
+      'kong-js-pluginserver to name (default: found on PATH or npm -g)',
+    )
+    .action((o) =>
+      set({ kind: 'kong-config', pluginsDir: o.pluginsDir, pluginServer: o.pluginserver }),
+    )
+  kong
+    .command('doctor')
+    .description(
+      "check a Kong node's setup for this plugin (kong.conf, KONG_* variables, declarative config, keys)",
+    )
+    .option('--conf <file>', 'kong.conf (default: /etc/kong/kong.conf, then /etc/kong.conf)')
+    .option('--user <name>', "the user Kong's nginx workers run as (nginx_user)", 'kong')
+    .option('--kong-version <version>', "Kong's version", '3.9')
+    .option('--nginx-template <file>', 'the custom nginx template given to kong start --nginx-conf')
+    .option('--json', 'print { ok, checks: [{ name, ok, message, fix }] }')
+    .action((o) => {
+      if (!/^\d+\.\d+(\.\d+)?$/.test(o.kongVersion)) {
+        throw new UsageError(`--kong-version "${o.kongVersion}" is not a version like 3.9 or 3.9.1`)
+      }
+      set({
+        kind: 'kong-doctor',
+        json: o.json === true,
+        input: {
+          conf: o.conf,
+          user: o.user,
+          kongVersion: o.kongVersion,
+          nginxTemplate: o.nginxTemplate,
+        },
+      })
+    })
 
   const collect = (value: string, previous: string[] = []) => [...previous, value]
   root

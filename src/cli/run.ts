@@ -4,41 +4,78 @@
  * @module
  */
 import { UpstreamJwtError } from '../core/errors.js'
-import { gatewayCommand } from './commands/gateway.js'
-import { inspectCommand } from './commands/inspect.js'
-import { jwksCommand } from './commands/jwks.js'
-import { keygenCommand } from './commands/keygen.js'
-import { kongConfText, kongInstallCommand } from './commands/kong.js'
-import { signCommand } from './commands/sign.js'
-import { verifyCommand } from './commands/verify.js'
 import type { CliIo } from './io.js'
 import { type CliCommand, parseCli, UsageError } from './parse.js'
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const
 
-function execute(command: CliCommand, io: CliIo): Promise<number> {
+/** The lowest Node the commands other than `kong` run on (undici 7 needs it). */
+export const FULL_NODE = [20, 18, 1] as const
+
+function nodeAtLeast(
+  wanted: readonly [number, number, number],
+  have = process.versions.node,
+): boolean {
+  const v = have.split('.').map(Number)
+  for (let i = 0; i < 3; i++) {
+    if ((v[i] ?? 0) !== wanted[i]) return (v[i] ?? 0) > wanted[i]!
+  }
+  return true
+}
+
+/**
+ * Commands are loaded when run: the `kong` commands must work on the Node that Kong images
+ * install (18.19), where the gateway's HTTP client (undici 7) cannot even be loaded.
+ */
+async function execute(command: CliCommand, io: CliIo): Promise<number> {
+  if (command.kind !== 'output' && !command.kind.startsWith('kong-') && !nodeAtLeast(FULL_NODE)) {
+    throw new UpstreamJwtError(
+      'ERR_NODE_UNSUPPORTED',
+      `this command needs Node >= ${FULL_NODE.join('.')} (this is ${process.versions.node}); the kong commands and the Kong plugin file run on Node >= 18.19`,
+    )
+  }
   switch (command.kind) {
     case 'output':
       io.stdout.write(command.text)
-      return Promise.resolve(command.exitCode)
+      return command.exitCode
     case 'keygen':
-      return keygenCommand(command.options, command.json, io)
+      return (await import('./commands/keygen.js')).keygenCommand(command.options, command.json, io)
     case 'sign':
-      return signCommand(command.signer, command.request, command.json, io)
+      return (await import('./commands/sign.js')).signCommand(
+        command.signer,
+        command.request,
+        command.json,
+        io,
+      )
     case 'inspect':
-      return inspectCommand(command.token, command.tokenFile, command.json, io)
+      return (await import('./commands/inspect.js')).inspectCommand(
+        command.token,
+        command.tokenFile,
+        command.json,
+        io,
+      )
     case 'jwks':
-      return jwksCommand(command.signer, io)
+      return (await import('./commands/jwks.js')).jwksCommand(command.signer, io)
     case 'verify':
-      return verifyCommand(command.input, command.json, io)
+      return (await import('./commands/verify.js')).verifyCommand(command.input, command.json, io)
     case 'gateway':
-      return gatewayCommand(command.input, io)
+      return (await import('./commands/gateway.js')).gatewayCommand(command.input, io)
     case 'kong-install':
-      return kongInstallCommand(command.pluginsDir, io)
+      return (await import('./commands/kong.js')).kongInstallCommand(
+        command.pluginsDir,
+        command.link,
+        command.pluginServer,
+        io,
+      )
     case 'kong-config':
-      io.stdout.write(kongConfText(command.pluginsDir))
-      return Promise.resolve(0)
+      return (await import('./commands/kong.js')).kongConfigCommand(
+        command.pluginsDir,
+        command.pluginServer,
+        io,
+      )
+    case 'kong-doctor':
+      return (await import('./commands/kong.js')).kongDoctorCommand(command.input, command.json, io)
   }
 }
 

@@ -234,6 +234,17 @@ export const ERRORS = {
     status: 500,
     description: 'CLI `kong`: the Kong plugin bundle is missing from the installed package',
   },
+  ERR_PLUGINSERVER_NOT_FOUND: {
+    class: 'UpstreamJwtError',
+    status: 500,
+    description: 'CLI `kong`: `--pluginserver PATH` names no executable file',
+  },
+  ERR_NODE_UNSUPPORTED: {
+    class: 'UpstreamJwtError',
+    status: 500,
+    description:
+      'CLI: a command other than `kong` run on a Node below 20.18.1 (the `kong` commands run on 18.19)',
+  },
   ERR_INTERNAL: {
     class: 'UpstreamJwtError',
     status: 500,

@@ -8,6 +8,8 @@
 import { NAME, PRIORITY, UpstreamJwtPlugin } from './plugin.js'
 import { kongSchema } from './schema.js'
 
+export type { KongConsumer, KongPdk, KongService } from './plugin.js'
+
 declare const KONG_UPSTREAM_JWT_VERSION: string | undefined
 
 export const Plugin = UpstreamJwtPlugin

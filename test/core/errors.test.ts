@@ -71,6 +71,8 @@ const RAISED: Record<ErrorCode, () => UpstreamJwtError> = {
   ERR_USAGE: () => new UsageError('m'),
   ERR_FILE_EXISTS: () => new UpstreamJwtError('ERR_FILE_EXISTS', 'm'),
   ERR_BUNDLE_MISSING: () => new UpstreamJwtError('ERR_BUNDLE_MISSING', 'm'),
+  ERR_PLUGINSERVER_NOT_FOUND: () => new UpstreamJwtError('ERR_PLUGINSERVER_NOT_FOUND', 'm'),
+  ERR_NODE_UNSUPPORTED: () => new UpstreamJwtError('ERR_NODE_UNSUPPORTED', 'm'),
   ERR_INTERNAL: () => new UpstreamJwtError('ERR_INTERNAL', 'm'),
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readFile, readlink, realpath, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { httpbis, createVerifier as theirVerifier } from 'http-message-signatures'
@@ -15,6 +15,7 @@ import { writeKeys } from '../../testing/keys.js'
 import {
   handleEvent,
   KongRpc,
+  PLUGIN_NODE,
   PLUGIN_SERVER,
   type PluginServer,
   startInstance,
@@ -75,7 +76,7 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
   }
 
   test('plugin info, as Kong queries it: name, version, priority 790, access phase, schema', async () => {
-    const { stdout } = await exec(process.execPath, [
+    const { stdout } = await exec(PLUGIN_NODE, [
       PLUGIN_SERVER,
       '--plugins-directory',
       pluginsDir,
@@ -104,8 +105,15 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     assert.equal(viaRpc.Priority, 790)
   })
 
+  test('the plugin server runs on the Node under test (KONG_TEST_NODE)', {
+    skip: process.platform !== 'linux' && 'reads /proc',
+  }, async () => {
+    const exe = await readlink(`/proc/${server.child.pid}/exe`)
+    assert.equal(exe, await realpath(PLUGIN_NODE))
+  })
+
   test('loading the plugin prints nothing on stdout', async () => {
-    const { stdout } = await exec(process.execPath, [
+    const { stdout } = await exec(PLUGIN_NODE, [
       '-e',
       `require(${JSON.stringify(join(pluginsDir, 'kong-upstream-jwt.js'))})`,
     ])
@@ -387,25 +395,89 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     await verified(result.setHeaders.jwt, 'RS256', other.cert.toString())
   })
 
-  test('`kong install` writes a plugin file that loads as it is; `kong config` prints the settings', async () => {
+  test('`kong install` writes the self-contained plugin file (or with --link a require); `kong config` prints the settings', async () => {
     const target = join(dir, 'installed')
-    const r = await cli(['kong', 'install', '--plugins-dir', target])
+    const env = { PATH: `${dirname(PLUGIN_SERVER)}:${process.env.PATH ?? ''}` }
+    const r = await cli(['kong', 'install', '--plugins-dir', target], { env })
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /pluginserver_js_start_cmd = .*--plugins-directory /)
-    const { stdout } = await exec(process.execPath, [
+    assert.equal(r.stderr, '')
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^pluginserver_js_start_cmd = ${PLUGIN_SERVER} --plugins-directory ${target} `,
+        'm',
+      ),
+    )
+    const file = await readFile(join(target, 'kong-upstream-jwt.js'), 'utf8')
+    assert.match(
+      file,
+      /^\/\/ kong-upstream-jwt \d+\.\d+\.\d+: Kong plugin for kong-js-pluginserver, self-contained/,
+    )
+    assert.doesNotMatch(file, /require\("(?!node:)[^"]*"\)/, 'only Node built-ins are required')
+    const { stdout } = await exec(PLUGIN_NODE, [
       PLUGIN_SERVER,
       '--plugins-directory',
       target,
       '--dump-all-plugins',
     ])
     assert.equal(JSON.parse(stdout)[0].Name, 'kong-upstream-jwt')
-    const conf = await cli(['kong', 'config', '--plugins-dir', '/opt/kong/plugins'])
+
+    const linked = join(dir, 'linked')
+    assert.equal(
+      (await cli(['kong', 'install', '--plugins-dir', linked, '--link'], { env })).code,
+      0,
+    )
+    assert.match(
+      await readFile(join(linked, 'kong-upstream-jwt.js'), 'utf8'),
+      /^module\.exports = require\(".*dist\/kong\/plugin\.cjs"\)$/m,
+    )
+    const dump = await exec(PLUGIN_NODE, [
+      PLUGIN_SERVER,
+      '--plugins-directory',
+      linked,
+      '--dump-all-plugins',
+    ])
+    assert.equal(JSON.parse(dump.stdout)[0].Priority, 790)
+
+    const conf = await cli([
+      'kong',
+      'config',
+      '--plugins-dir',
+      '/opt/kong/plugins',
+      '--pluginserver',
+      PLUGIN_SERVER,
+    ])
     assert.match(conf.stdout, /^plugins = bundled,kong-upstream-jwt$/m)
     assert.match(conf.stdout, /^pluginserver_names = js$/m)
     assert.match(
       conf.stdout,
-      /^pluginserver_js_query_cmd = .* --plugins-directory \/opt\/kong\/plugins --dump-all-plugins$/m,
+      new RegExp(
+        `^pluginserver_js_query_cmd = ${PLUGIN_SERVER} --plugins-directory /opt/kong/plugins --dump-all-plugins$`,
+        'm',
+      ),
     )
-    assert.match(conf.stdout, /^env KONG_SSL_CERT_KEY;$/m)
+    assert.match(conf.stdout, /^nginx_http_client_body_buffer_size = 1m$/m)
+  })
+
+  test('`kong config` says clearly when kong-js-pluginserver is not installed; --pluginserver must exist', async () => {
+    const r = await cli(['kong', 'config'], { env: { PATH: join(dir, 'empty-path') } })
+    assert.equal(r.code, 0)
+    assert.match(
+      r.stderr,
+      /kong-js-pluginserver is not installed \(not on PATH, not in npm's global prefix\); install it with: npm install -g kong-pdk@0\.6\.0/,
+    )
+    const bad = await cli([
+      'kong',
+      'install',
+      '--plugins-dir',
+      join(dir, 'x'),
+      '--pluginserver',
+      join(dir, 'nope'),
+    ])
+    assert.equal(bad.code, 1)
+    assert.match(
+      bad.stderr,
+      /ERR_PLUGINSERVER_NOT_FOUND: --pluginserver .*nope: no executable file there/,
+    )
   })
 })

@@ -1,0 +1,3 @@
+module example.com/upstreamjwt
+
+go 1.19

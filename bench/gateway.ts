@@ -1,27 +1,41 @@
 /**
- * Gateway throughput and latency with wrk, in one run against the same upstream (nginx):
- *   (a) nginx as a plain reverse proxy, (b) the raw async signing ceiling of node:crypto on all
- *   cores, (c) the reference signing proxy in bench/reference-proxy.ts.
- * And a 512 MiB upload: throughput and the gateway's peak RSS, against the spooling reference.
+ * Gateway throughput, latency and CPU per request with wrk, every server in the same run against
+ * the same upstream (an nginx of its own, `return 200`), reps interleaved so drift hits all alike:
+ *   - nginx as a plain reverse proxy (no signing: the floor),
+ *   - the reference signing proxy in bench/reference-proxy.ts (lean: callbacks only),
+ *   - the gateway (quick mode, access log on), and with BENCH_WORKERS=1,2 one row per count.
+ * CPU per request is the server's process-tree CPU time (utime + stime from /proc, workers
+ * included) over the wrk run divided by the requests wrk completed.
+ * Then a 512 MiB upload: throughput and peak RSS of the gateway, against the spooling reference.
  *
- *   npm run bench:gateway            BENCH_DURATION=10 BENCH_LARGE_MIB=512 (defaults)
+ *   npm run bench:gateway
+ *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1,2 BENCH_LARGE_MIB=512
+ *   BENCH_CPU_PROF=dir   runs the gateway with --cpu-prof into dir (one .cpuprofile per process)
+ *   BENCH_GATEWAY_ARGS='--log-level warn'   extra gateway flags
  * Installs nginx and wrk with apt-get when they are missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { createPrivateKey, sign } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import type { Algorithm } from '../src/core/algorithms.js'
 import { writeKeys } from '../testing/keys.js'
 import { freePort } from '../testing/ports.js'
 import { makeTempDir, removeDir } from '../testing/tmp.js'
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 10)
+const DURATION = Number(process.env.BENCH_DURATION ?? 8)
+const REPS = Number(process.env.BENCH_REPS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const LARGE_MIB = Number(process.env.BENCH_LARGE_MIB ?? 512)
+const ALGS = (process.env.BENCH_ALGS ?? 'RS256,ES256,EdDSA').split(',') as Algorithm[]
+const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number)
+const CPU_PROF = process.env.BENCH_CPU_PROF
+// Extra gateway flags, e.g. BENCH_GATEWAY_ARGS='--log-level warn' to see what the access log costs.
+const GATEWAY_ARGS = process.env.BENCH_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? []
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 
 function need(binary: string, pkg: string) {
   try {
@@ -36,34 +50,32 @@ function need(binary: string, pkg: string) {
   }
 }
 
-function start(
-  cmd: string,
-  args: string[],
-  ready: RegExp | undefined,
-  output = false,
-): Promise<ChildProcess> {
+/** Starts a server and resolves once `port` accepts connections (whatever it logs). */
+function start(cmd: string, args: string[], port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
-    const done = () => resolve(child)
-    if (!ready) setTimeout(done, 500)
-    child.stdout?.on('data', (d) => {
-      if (output) process.stdout.write(d)
-      out += d
-      if (ready?.test(out)) {
-        out = ''
-        done()
-      }
-    })
+    child.stdout?.resume() // the access log: read and dropped
     child.stderr?.on('data', (d) => {
       out += d
     })
-    child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)))
+    const onExit = (code: number | null) => reject(new Error(`${cmd} exited ${code}: ${out}`))
+    child.once('exit', onExit)
+    const poll = () => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.destroy()
+        child.off('exit', onExit)
+        resolve(child)
+      })
+      socket.once('error', () => setTimeout(poll, 100))
+    }
+    poll()
   })
 }
 
 function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve()
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((r) => {
     child.removeAllListeners('exit')
     child.once('exit', () => r())
@@ -71,21 +83,46 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   })
 }
 
-interface WrkResult {
-  rps: number
-  p99: number
+/** CPU milliseconds (user + system) of `pid` and all its descendants, from /proc. */
+function treeCpuMs(pid: number): number {
+  const parent = new Map<number, number>()
+  const ticks = new Map<number, number>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      // Fields after the command name, which may hold spaces: state ppid ... utime(14) stime(15)
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      parent.set(Number(name), Number(f[1]))
+      ticks.set(Number(name), Number(f[11]) + Number(f[12]))
+    } catch {} // the process ended while we read
+  }
+  let sum = 0
+  for (const [p, t] of ticks) {
+    let q: number | undefined = p
+    while (q !== undefined && q > 1 && q !== pid) q = parent.get(q)
+    if (q === pid) sum += t
+  }
+  return sum * TICK_MS
 }
 
-function wrk(url: string, post: boolean, dir: string): WrkResult {
+interface Sample {
+  rps: number
+  p99: number
+  cpu: number // ms per request
+}
+
+function wrk(url: string, post: boolean, dir: string, pid: number): Sample {
   const script = join(dir, 'post.lua')
   writeFileSync(
     script,
     `wrk.method = "POST"\nwrk.body = string.rep("x", 1024)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
   )
+  const before = treeCpuMs(pid)
   const out = execFileSync(
     'wrk',
     [
-      '-t2',
+      '-t1',
       `-c${CONNECTIONS}`,
       `-d${DURATION}s`,
       '--latency',
@@ -94,32 +131,15 @@ function wrk(url: string, post: boolean, dir: string): WrkResult {
     ],
     { encoding: 'utf8' },
   )
+  const cpuMs = treeCpuMs(pid) - before
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1])
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
   const m = /99%\s+([\d.]+)(us|ms|s)/.exec(out)
   const p99 = m ? Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1) : Number.NaN
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)
   if (errors) console.log(`  (warning: ${errors[1]} non-2xx responses from ${url})`)
-  return { rps, p99 }
-}
-
-/** RSA or ECDSA signatures per second with node:crypto async, 64 in flight: the ceiling. */
-async function signingCeiling(keyFile: string, alg: Algorithm): Promise<number> {
-  const key = createPrivateKey(readFileSync(keyFile))
-  const input = Buffer.alloc(400, 97)
-  const keyInput = alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' as const } : key
-  const end = performance.now() + 3000
-  let count = 0
-  const worker = async () => {
-    while (performance.now() < end) {
-      await new Promise((r, j) =>
-        sign(`sha${alg.slice(2)}`, input, keyInput, (e, s) => (e ? j(e) : r(s))),
-      )
-      count++
-    }
-  }
-  const t = performance.now()
-  await Promise.all(Array.from({ length: 64 }, worker))
-  return (count * 1000) / (performance.now() - t)
+  if (/Socket errors/.test(out)) console.log(`  (warning: ${/Socket errors.*/.exec(out)?.[0]})`)
+  return { rps, p99, cpu: cpuMs / requests }
 }
 
 function rssOf(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -157,145 +177,251 @@ function upload(url: string, mib: number): Promise<number> {
   })
 }
 
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+const range = (xs: number[], digits: number) =>
+  `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`
 
-const dir = await makeTempDir()
-const children: ChildProcess[] = []
-try {
-  need('nginx', 'nginx')
-  need('wrk', 'wrk')
-  const [upstreamPort, nginxPort, gatewayPort, referencePort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ])
+function nginxConf(dir: string, name: string, server: string, workers: string): string {
+  const file = join(dir, `${name}.conf`)
   writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes auto;
-error_log ${dir}/nginx-error.log warn;
-pid ${dir}/nginx.pid;
+    file,
+    `worker_processes ${workers};
+error_log ${dir}/${name}-error.log warn;
+pid ${dir}/${name}.pid;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  client_body_temp_path ${dir}/${name}-body; proxy_temp_path ${dir}/${name}-proxy; fastcgi_temp_path ${dir}/${name}-fcgi; uwsgi_temp_path ${dir}/${name}-uwsgi; scgi_temp_path ${dir}/${name}-scgi;
   client_max_body_size 0;
-  upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }
-  server { listen 127.0.0.1:${upstreamPort}; location / { return 200 "ok"; } }
-  server {
-    listen 127.0.0.1:${nginxPort};
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
+  ${server}
 }
 `,
   )
-  const nginx = await start(
-    'nginx',
-    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'],
-    undefined,
-  )
-  children.push(nginx)
-  const upstream = `http://127.0.0.1:${upstreamPort}`
-  console.log(
-    `kong-upstream-jwt gateway benchmark: wrk -t2 -c${CONNECTIONS} -d${DURATION}s, Node ${process.version}, ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores; upstream: nginx return 200`,
-  )
+  return file
+}
 
-  const plain = {
-    get: wrk(`http://127.0.0.1:${nginxPort}/`, false, dir),
-    post: wrk(`http://127.0.0.1:${nginxPort}/`, true, dir),
+interface Server {
+  readonly name: string
+  readonly url: string
+  readonly pid: number
+  readonly signs: boolean
+}
+
+const dir = await makeTempDir()
+const children: ChildProcess[] = []
+// Interrupted: stop every server started, so none is left behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all(children.map(stop))
+      .then(() => removeDir(dir))
+      .then(() => process.exit(130))
+  })
+}
+try {
+  need('nginx', 'nginx-light')
+  need('wrk', 'wrk')
+  const [upstreamPort, nginxPort] = await Promise.all([freePort(), freePort()])
+  // The upstream has an nginx of its own, so its CPU is no server's under test.
+  const upstreamConf = nginxConf(
+    dir,
+    'upstream',
+    `server { listen 127.0.0.1:${upstreamPort}; location / { return 200 "ok"; } }`,
+    '1',
+  )
+  const proxyConf = nginxConf(
+    dir,
+    'proxy',
+    `upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+    'auto',
+  )
+  for (const [conf, port] of [
+    [upstreamConf, upstreamPort],
+    [proxyConf, nginxPort],
+  ] as const) {
+    children.push(await start('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], port))
   }
+  const upstream = `http://127.0.0.1:${upstreamPort}`
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
   console.log(
-    `\nnginx reverse proxy (a)        GET ${plain.get.rps.toFixed(0)} req/s p99 ${plain.get.p99} ms   POST 1 KiB ${plain.post.rps.toFixed(0)} req/s p99 ${plain.post.p99} ms`,
+    `kong-upstream-jwt gateway benchmark: wrk -t1 -c${CONNECTIONS} -d${DURATION}s, ${REPS} interleaved reps (median, range), Node ${process.version}, ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, load average ${load} at start; upstream: nginx return 200; CPU = server process tree ms per request`,
   )
+  const nginxServer: Server = {
+    name: 'nginx proxy (no signing)',
+    url: `http://127.0.0.1:${nginxPort}/`,
+    pid: children[1]!.pid!,
+    signs: false,
+  }
 
-  const algs = (process.env.BENCH_ALGS?.split(',') ?? ['RS256', 'ES256']) as Algorithm[]
-  for (const alg of algs) {
+  for (const alg of ALGS) {
     const keys = await writeKeys(dir, alg, { name: `bench-${alg}` })
-    const ceiling = await signingCeiling(keys.key, alg)
-    const gateway = await start(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        MAIN,
-        'gateway',
-        '--upstream',
-        upstream,
-        '--key',
-        keys.key,
-        '--cert',
-        keys.certDer,
-        '--algorithm',
-        alg,
-        '--listen',
-        `127.0.0.1:${gatewayPort}`,
-        '--admin-listen',
-        'off',
-      ],
-      /gateway ready/,
-    )
-    children.push(gateway)
-    gateway.stdout?.resume()
+    const servers: Server[] = [nginxServer]
+    const referencePort = await freePort()
     const reference = await start(
       process.execPath,
-      ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, alg],
-      /ready/,
+      ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, keys.certDer, alg],
+      referencePort,
     )
     children.push(reference)
-    const ours = {
-      get: wrk(`http://127.0.0.1:${gatewayPort}/`, false, dir),
-      post: wrk(`http://127.0.0.1:${gatewayPort}/`, true, dir),
-    }
-    const ref = {
-      get: wrk(`http://127.0.0.1:${referencePort}/`, false, dir),
-      post: wrk(`http://127.0.0.1:${referencePort}/`, true, dir),
-    }
-    console.log(`\n${alg}                          req/s      p99 ms   ours vs`)
-    for (const [name, r] of [
-      ['kong-upstream-jwt GET', ours.get],
-      ['reference proxy GET (c)', ref.get],
-      ['kong-upstream-jwt POST 1 KiB', ours.post],
-      ['reference proxy POST 1 KiB (c)', ref.post],
-    ] as const) {
-      console.log(
-        `  ${name.padEnd(32)} ${r.rps.toFixed(0).padStart(7)}  ${String(r.p99).padStart(8)}`,
+    servers.push({
+      name: 'reference proxy',
+      url: `http://127.0.0.1:${referencePort}/`,
+      pid: reference.pid!,
+      signs: true,
+    })
+    const gateways: Array<{ child: ChildProcess; port: number }> = []
+    for (const workers of WORKERS) {
+      const port = await freePort()
+      const child = await start(
+        process.execPath,
+        [
+          ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+          '--import',
+          'tsx',
+          MAIN,
+          'gateway',
+          '--upstream',
+          upstream,
+          '--key',
+          keys.key,
+          '--cert',
+          keys.certDer,
+          '--algorithm',
+          alg,
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--admin-listen',
+          'off',
+          '--workers',
+          String(workers),
+          ...GATEWAY_ARGS,
+        ],
+        port,
       )
+      children.push(child)
+      gateways.push({ child, port })
+      servers.push({
+        name: WORKERS.length > 1 ? `kong-upstream-jwt, ${workers} worker(s)` : 'kong-upstream-jwt',
+        url: `http://127.0.0.1:${port}/`,
+        pid: child.pid!,
+        signs: true,
+      })
     }
-    console.log(`  raw async signing ceiling (b)    ${ceiling.toFixed(0).padStart(7)} signatures/s`)
-    console.log(
-      `  POST 1 KiB: ${ratio(ours.post.rps, ref.post.rps)} the reference (c), ${ratio(ours.post.rps, ceiling)} the signing ceiling (b), ${ratio(ours.post.rps, plain.post.rps)} nginx (a); p99 ${ratio(ours.post.p99, ref.post.p99)} the reference's`,
-    )
-    console.log(
-      `  GET:        ${ratio(ours.get.rps, ref.get.rps)} the reference (c), ${ratio(ours.get.rps, plain.get.rps)} nginx (a)`,
-    )
 
+    for (const s of servers) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, '-d1s', s.url]) // warm-up
+    const samples = new Map<string, Sample[]>()
+    for (let rep = 0; rep < REPS; rep++) {
+      // Rotate the order each rep, so no server always runs first (or right after another).
+      const order = servers.map((_, i) => servers[(i + rep) % servers.length]!)
+      for (const post of [true, false]) {
+        for (const s of order) {
+          const key = `${post ? 'POST' : 'GET'} ${s.name}`
+          samples.set(key, [...(samples.get(key) ?? []), wrk(s.url, post, dir, s.pid)])
+        }
+      }
+    }
+    console.log(
+      `\n${alg}${' '.repeat(36 - alg.length)}req/s (range)        p99 ms (range)      CPU ms/req (range)   vs reference: rps  p99   CPU`,
+    )
+    for (const method of ['POST 1 KiB', 'GET']) {
+      const ref = samples.get(`${method.split(' ')[0]} reference proxy`)!
+      for (const s of servers) {
+        const xs = samples.get(`${method.split(' ')[0]} ${s.name}`)!
+        const rps = xs.map((x) => x.rps)
+        const p99 = xs.map((x) => x.p99)
+        const cpu = xs.map((x) => x.cpu)
+        const vs =
+          s.signs && s.name !== 'reference proxy'
+            ? `${(median(rps) / median(ref.map((x) => x.rps))).toFixed(2)}x ${(median(p99) / median(ref.map((x) => x.p99))).toFixed(2)}x ${(median(cpu) / median(ref.map((x) => x.cpu))).toFixed(2)}x`
+            : ''
+        console.log(
+          `  ${`${method} ${s.name}`.padEnd(42)} ${median(rps).toFixed(0).padStart(6)} (${range(rps, 0)})`.padEnd(
+            66,
+          ) +
+            `${median(p99).toFixed(1).padStart(6)} (${range(p99, 1)})`.padEnd(20) +
+            `${median(cpu).toFixed(3)} (${range(cpu, 3)})`.padEnd(22) +
+            vs,
+        )
+      }
+    }
+
+    await stop(reference)
     if (alg === 'RS256' && LARGE_MIB > 0) {
-      await stop(reference)
       const spool = await start(
         process.execPath,
-        ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, alg, 'spool'],
-        /ready/,
+        [
+          '--import',
+          'tsx',
+          REFERENCE,
+          String(referencePort),
+          upstream,
+          keys.key,
+          keys.certDer,
+          alg,
+          'spool',
+        ],
+        referencePort,
       )
       children.push(spool)
-      const idle = rssOf(gateway.pid!, 'VmRSS')
-      const oursLarge = await upload(`http://127.0.0.1:${gatewayPort}/large`, LARGE_MIB)
-      const peak = rssOf(gateway.pid!, 'VmHWM')
-      const refLarge = await upload(`http://127.0.0.1:${referencePort}/large`, LARGE_MIB)
-      console.log(`\n${LARGE_MIB} MiB upload (RS256)   MiB/s   ours vs`)
+      // Every gateway (1 worker, 2 workers) against the spool reference, reps interleaved.
+      // Peak RSS per process over the upload alone: the high-water mark is reset first
+      // (clear_refs 5, Linux ≥ 4.0), so the wrk runs before do not count.
+      const large = new Map<string, number[]>()
+      const growth = new Map<string, number[]>()
+      const add = (m: Map<string, number[]>, k: string, v: number) =>
+        m.set(k, [...(m.get(k) ?? []), v])
+      for (let rep = 0; rep < REPS; rep++) {
+        add(
+          large,
+          'spool reference',
+          await upload(`http://127.0.0.1:${referencePort}/large`, LARGE_MIB),
+        )
+        for (const [i, g] of gateways.entries()) {
+          const name =
+            WORKERS.length > 1 ? `kong-upstream-jwt, ${WORKERS[i]} worker(s)` : 'kong-upstream-jwt'
+          const pids = [g.child.pid!, ...childPids(g.child.pid!)]
+          for (const p of pids) {
+            try {
+              writeFileSync(`/proc/${p}/clear_refs`, '5')
+            } catch {}
+          }
+          const idle = pids.map((p) => rssOf(p, 'VmRSS'))
+          add(large, name, await upload(`http://127.0.0.1:${g.port}/large`, LARGE_MIB))
+          const most = Math.max(...pids.map((p, j) => rssOf(p, 'VmHWM') - idle[j]!))
+          add(growth, name, most)
+        }
+      }
+      const ref = median(large.get('spool reference')!)
       console.log(
-        `  kong-upstream-jwt             ${oursLarge.toFixed(0).padStart(6)}  ${ratio(oursLarge, refLarge)}`,
+        `\n${LARGE_MIB} MiB upload (RS256)        MiB/s (range)     vs spool reference   peak RSS over idle, largest process (range)`,
       )
-      console.log(`  spool reference               ${refLarge.toFixed(0).padStart(6)}`)
-      console.log(
-        `  gateway RSS: idle ${idle.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB (+${(peak - idle).toFixed(0)} MiB)`,
-      )
+      for (const [name, xs] of large) {
+        const g = growth.get(name)
+        console.log(
+          `  ${name.padEnd(34)} ${median(xs).toFixed(0).padStart(5)} (${range(xs, 0)})`.padEnd(58) +
+            (g
+              ? `${(median(xs) / ref).toFixed(2)}x`.padEnd(21) +
+                `+${median(g).toFixed(0)} MiB (${range(g, 0)})`
+              : ''),
+        )
+      }
       await stop(spool)
-    } else {
-      await stop(reference)
     }
-    await stop(gateway)
+    for (const g of gateways) await stop(g.child)
   }
 } finally {
   await Promise.all(children.map(stop))
   await removeDir(dir)
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+  } catch {
+    return []
+  }
 }

@@ -19,6 +19,15 @@ export function positiveInteger(value: string): number {
   return Number(value)
 }
 
+/** A worker count, or `auto` (one per core). */
+export function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto'
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
+    throw new InvalidArgumentError('must be a number from 1 to 256, or auto')
+  }
+  return Number(value)
+}
+
 /** `8k`, `1m`, `2g` or a plain byte count (nginx's size syntax). */
 export function parseSize(value: string): number {
   const m = /^(\d+)([kKmMgG]?)$/.exec(value.trim())

@@ -14,6 +14,7 @@ import {
   packageVersion,
   parseListen,
   parseSize,
+  parseWorkers,
   positiveInteger,
   positiveOrZero,
 } from './arguments.js'
@@ -87,6 +88,9 @@ export interface GatewayInput {
   readonly clientBodyBufferSize: number
   readonly clientMaxBodySize: number
   readonly logLevel: string
+  /** Worker processes sharing the listener: a number, `auto` (one per core), or unset (the
+   * default: `auto`, or 1 with `--demo`). */
+  readonly workers: number | 'auto' | undefined
 }
 
 /** What `verify` checks, from the command line. */
@@ -299,6 +303,11 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           new Option('--log-level <level>', 'log level; warn drops the access log lines')
             .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
             .default('info'),
+        )
+        .option(
+          '--workers <n|auto>',
+          'worker processes sharing the listener (default auto = one per core; --demo: 1)',
+          parseWorkers,
         ),
     ),
   ).action((o) => {
@@ -322,6 +331,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         clientBodyBufferSize: o.clientBodyBufferSize,
         clientMaxBodySize: o.clientMaxBodySize,
         logLevel: o.logLevel,
+        workers: o.workers,
       },
     })
   })

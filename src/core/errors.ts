@@ -358,10 +358,26 @@ export class BodyError extends UpstreamJwtError {
   }
 }
 
-/** The gateway's upstream failed: unreachable (502) or too slow (504). */
+/**
+ * The gateway's upstream failed: unreachable or broke off (502), or too slow (504). The client
+ * sees only the message; `upstream` and `reason` say which upstream and why, for the log.
+ */
 export class UpstreamError extends UpstreamJwtError {
-  constructor(code: ErrorCodeOf<'UpstreamError'>, message: string, options?: Cause) {
+  /** `host:port` of the upstream. */
+  readonly upstream: string | undefined
+  /** The cause's code (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_BODY_TIMEOUT`, …). */
+  readonly reason: string | undefined
+  /** The upstream's response head had already been passed on to the client. */
+  readonly afterHead: boolean
+  constructor(
+    code: ErrorCodeOf<'UpstreamError'>,
+    message: string,
+    options?: Cause & { upstream?: string; reason?: string; afterHead?: boolean },
+  ) {
     super(code, message, options)
+    this.upstream = options?.upstream
+    this.reason = options?.reason
+    this.afterHead = options?.afterHead ?? false
   }
 }
 

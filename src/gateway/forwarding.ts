@@ -38,6 +38,18 @@ export function hopByHop(
   return names ?? HOP_BY_HOP
 }
 
+/** `host:port` → `host` (a bracketed IPv6 address keeps its brackets); no regular expression
+ * on the request path. */
+function withoutPort(host: string): string {
+  const colon = host.lastIndexOf(':')
+  if (colon === -1 || colon < host.lastIndexOf(']')) return host
+  for (let i = colon + 1; i < host.length; i++) {
+    const c = host.charCodeAt(i)
+    if (c < 48 || c > 57) return host
+  }
+  return colon + 1 < host.length ? host.slice(0, colon) : host
+}
+
 /** What the gateway knows about the client connection, for the X-Forwarded-* headers. */
 export interface ForwardingContext {
   /** The token header's name (lower case): any client-supplied one is dropped. */
@@ -78,7 +90,7 @@ export function upstreamHeaders(
     ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.clientIp}`
     : ctx.clientIp
   out['x-forwarded-proto'] = ctx.proto
-  out['x-forwarded-host'] = (req.headers.host ?? '').replace(/:\d+$/, '')
+  out['x-forwarded-host'] = withoutPort(req.headers.host ?? '')
   out['x-forwarded-port'] = String(ctx.port)
   out['x-forwarded-path'] = ctx.path
   out['x-real-ip'] = ctx.clientIp

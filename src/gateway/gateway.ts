@@ -1,12 +1,14 @@
 import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { type Logger, pino } from 'pino'
 import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
 import { UpstreamJwtError } from '../core/errors.js'
+import type { JsonWebKeySet } from '../signer/signer.js'
+import { createAdminServer } from './admin.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
 import { GatewayMetrics } from './metrics.js'
-import { createProxyHandler } from './proxy.js'
+import { createProxyHandler, exchangeOn } from './proxy.js'
 import { buildRuntime, type Runtime } from './runtime.js'
 import { Upstreams } from './upstream.js'
 
@@ -38,6 +40,23 @@ export interface GatewayOptions {
   readonly drainTimeout?: number
   /** Watch the config file and reload when it changes; default true for a file. */
   readonly watch?: boolean
+  /**
+   * What the ready and stopped log lines call this process: `gateway` (default), or `worker`
+   * for one of `--workers` (the primary logs the gateway's lines once all workers listen).
+   */
+  readonly role?: 'gateway' | 'worker'
+}
+
+/** What `/status` reports of one gateway process. */
+export interface GatewayStatus {
+  readonly status: 'ok'
+  readonly uptime_seconds: number
+  readonly requests: { readonly total: number; readonly in_flight: number }
+  readonly config: {
+    readonly services: number
+    readonly routes: number
+    readonly consumers: number
+  }
 }
 
 /** A running gateway. */
@@ -47,6 +66,10 @@ export interface Gateway {
   /** Base URL of the admin listener, when there is one. */
   readonly adminUrl: string | undefined
   readonly metrics: GatewayMetrics
+  /** What `/status` reports (requests so far and in flight, the configuration's size). */
+  status(): GatewayStatus
+  /** The public keys of every signer in use, as `/.well-known/jwks.json` serves them. */
+  jwks(): JsonWebKeySet
   /**
    * Loads the configuration and keys again and swaps them in atomically. A bad configuration
    * or key is refused (logged) and the running one kept; resolves whether the new one is in use.
@@ -56,7 +79,8 @@ export interface Gateway {
   close(): Promise<void>
 }
 
-async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConfig> {
+/** Reads a gateway configuration: a kong.yml path, Kong's declarative object, or a parsed one. */
+export async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConfig> {
   if (typeof source === 'string') return loadConfigFile(source)
   if (
     'routes' in source &&
@@ -69,7 +93,8 @@ async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConf
   return parseConfig(source)
 }
 
-function listenOn(server: Server, address: ListenAddress): Promise<string> {
+/** Listens; a taken or forbidden address becomes a usage error. Resolves the base URL. */
+export function listenOn(server: Server, address: ListenAddress): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const where = `${address.host}:${address.port}`
@@ -92,10 +117,26 @@ function listenOn(server: Server, address: ListenAddress): Promise<string> {
   })
 }
 
-function json(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body)
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) })
-  res.end(text)
+/**
+ * Node's parser refused the request's framing (broken chunked encoding, bad headers). Answers
+ * as node would, and marks the request in progress, if any, so it is logged as the 400 it is.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const x = exchangeOn(socket as never)
+  if (x && err.code?.startsWith('HPE_')) x.malformed = err.code
+  // undici destroys the client response with the upstream's error when the upstream breaks off
+  // after the head: that is the upstream's failure, not the client's.
+  else if (x && err.code?.startsWith('UND_ERR_')) x.destroyedBy = err
+  const sent = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
+  if (!socket.writable || sent) return void socket.destroy()
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  const reason = {
+    400: 'Bad Request',
+    408: 'Request Timeout',
+    431: 'Request Header Fields Too Large',
+  }[status]
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }
 
 /**
@@ -133,44 +174,47 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     log,
     proto: 'http',
+    onClosed: () => {
+      inFlight--
+    },
     limits: {
       bufferSize: options.clientBodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE,
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },
   })
-  const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++
     total++
-    handle(req, res).finally(() => {
-      inFlight--
-    })
-  })
+    handle(req, res)
+  }
+  const proxy = createServer(onRequest)
+  // Handling 'checkContinue' stops node from sending 100 Continue by itself: the handler sends
+  // it only once the request is routed, authenticated and within client_max_body_size.
+  proxy.on('checkContinue', onRequest)
+  proxy.on('clientError', onClientError)
   proxy.keepAliveTimeout = 60_000
   const startedAt = Date.now()
+  const status = (): GatewayStatus => ({
+    status: 'ok',
+    uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+    requests: { total, in_flight: inFlight },
+    config: {
+      services: runtime.config.services.length,
+      routes: runtime.config.routes.length,
+      consumers: runtime.config.consumers.length,
+    },
+  })
   const admin =
     options.adminListen === false
       ? undefined
-      : createServer(async (req, res) => {
-          const path = (req.url ?? '/').split('?')[0]
-          if (req.method !== 'GET') return json(res, 405, { message: 'Method not allowed' })
-          if (path === '/status') {
-            return json(res, 200, {
-              status: 'ok',
-              uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
-              requests: { total, in_flight: inFlight },
-              config: {
-                services: runtime.config.services.length,
-                routes: runtime.config.routes.length,
-                consumers: runtime.config.consumers.length,
-              },
-            })
-          }
-          if (path === '/metrics')
-            return json(res, 200, await metrics.registry.metrics(), metrics.registry.contentType)
-          if (path === '/.well-known/jwks.json')
-            return json(res, 200, runtime.jwks(), 'application/jwk-set+json')
-          return json(res, 404, { message: 'Not found' })
+      : createAdminServer({
+          status,
+          metrics: async () => ({
+            text: await metrics.registry.metrics(),
+            contentType: metrics.registry.contentType,
+          }),
+          jwks: () => runtime.jwks(),
         })
 
   const url = await listenOn(proxy, options.listen ?? { host: '0.0.0.0', port: 8000 })
@@ -220,13 +264,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
   }
 
-  log.info({ proxy: url, admin: adminUrl }, 'kong-upstream-jwt gateway ready')
+  const role = options.role ?? 'gateway'
+  log.info({ proxy: url, admin: adminUrl }, `kong-upstream-jwt ${role} ready`)
 
   let closing: Promise<void> | undefined
   return {
     url,
     adminUrl,
     metrics,
+    status,
+    jwks: () => runtime.jwks(),
     reload,
     close() {
       closing ??= (async () => {
@@ -246,7 +293,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await closed
         await upstreams.close()
         runtime.close()
-        log.info({ drained: inFlight === 0 }, 'kong-upstream-jwt gateway stopped')
+        log.info({ drained: inFlight === 0 }, `kong-upstream-jwt ${role} stopped`)
       })()
       return closing
     },

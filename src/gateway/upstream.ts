@@ -5,24 +5,83 @@ import type { ServiceEntry } from './config.js'
 
 export { UpstreamError }
 
-const TIMEOUT_CODES = new Set([
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'ETIMEDOUT',
 ])
 // Failures before the request reached the upstream: safe to try again (Kong's `retries`).
-const RETRYABLE = new Set([
+const RETRYABLE: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'UND_ERR_CONNECT_TIMEOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EAI_AGAIN',
 ])
+// Failures only the upstream causes, even when the client response was closed meanwhile (undici
+// destroys the client response when the upstream breaks off after the head).
+const UPSTREAM_CODES: ReadonlySet<string> = new Set([
+  ...TIMEOUT_CODES,
+  ...RETRYABLE,
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+  'ENOTFOUND',
+  'ECONNRESET',
+  'UND_ERR_INFO',
+])
+// The client response ended the exchange (it closed, or writing to it failed).
+const CLIENT_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_ABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'EPIPE',
+])
 
 function codeOf(err: unknown): string {
   const e = err as { code?: string; cause?: { code?: string } }
   return e?.code ?? e?.cause?.code ?? ''
+}
+
+/** `host:port` of a service, as in logs. */
+export function upstreamAddress(service: ServiceEntry): string {
+  return `${service.host.includes(':') ? `[${service.host}]` : service.host}:${service.port}`
+}
+
+/**
+ * What a failed upstream exchange was: the upstream's failure (502/504, whether or not the
+ * response head had been passed on), or `undefined` when the client ended it (gone away).
+ */
+export function classifyUpstreamFailure(
+  err: unknown,
+  service: ServiceEntry,
+  context: { afterHead: boolean; clientGone: boolean },
+): UpstreamError | undefined {
+  const code = codeOf(err)
+  const upstreams = UPSTREAM_CODES.has(code) || code.startsWith('HPE_')
+  if (context.clientGone && !upstreams) return undefined
+  if (CLIENT_CODES.has(code) && context.afterHead) return undefined
+  const options = {
+    cause: err,
+    upstream: upstreamAddress(service),
+    reason: code || ((err as Error)?.message ?? 'unknown'),
+    afterHead: context.afterHead,
+  }
+  return TIMEOUT_CODES.has(code)
+    ? new UpstreamError('ERR_UPSTREAM_TIMEOUT', 'The upstream server is timing out', options)
+    : new UpstreamError(
+        'ERR_UPSTREAM_UNREACHABLE',
+        'An invalid response was received from the upstream server',
+        options,
+      )
+}
+
+/** A request for `Upstreams.send`: undici's options, with a body made fresh per attempt. */
+export type UpstreamRequest = Omit<Dispatcher.RequestOptions, 'origin' | 'body'> & {
+  body?: Dispatcher.RequestOptions['body']
 }
 
 /** Keep-alive connection pools, one per service. */
@@ -32,8 +91,7 @@ export class Upstreams {
   pool(service: ServiceEntry): Pool {
     let pool = this.#pools.get(service.id)
     if (!pool) {
-      const origin = `${service.protocol}://${service.host.includes(':') ? `[${service.host}]` : service.host}:${service.port}`
-      pool = new Pool(origin, {
+      pool = new Pool(`${service.protocol}://${upstreamAddress(service)}`, {
         connections: 256,
         keepAliveTimeout: 60_000,
         connect: { timeout: service.connect_timeout },
@@ -48,47 +106,40 @@ export class Upstreams {
   /**
    * Sends one request, retrying failures to connect up to the service's `retries`, and streams
    * the response into what `onResponse` returns (the client response). `body` makes a fresh
-   * stream of the same bytes for every attempt. Resolves when the response body has been
-   * written whole.
-   *
-   * @throws {UpstreamError} 502 unreachable, 504 timed out
+   * body of the same bytes for every attempt. `done` is called once the response body has been
+   * written whole, or with the failure: the raw error, to be told apart by
+   * {@link classifyUpstreamFailure}, and whether the response head had been passed on.
+   * Callbacks only: no promise per request.
    */
-  async send(
+  send(
     service: ServiceEntry,
-    request: Omit<Dispatcher.RequestOptions, 'origin' | 'body'> & {
-      body: () => Readable | Buffer | null
-    },
+    request: UpstreamRequest,
+    body: () => Readable | Buffer | null,
     onResponse: (data: {
       statusCode: number
       headers: Record<string, string | string[] | undefined>
     }) => Writable,
-  ): Promise<void> {
+    done: (err: Error | undefined, afterHead: boolean) => void,
+  ): void {
     const pool = this.pool(service)
-    for (let attempt = 0; ; attempt++) {
-      let responded = false
-      try {
-        await pool.stream({ ...request, body: request.body() }, (data) => {
-          responded = true
-          return onResponse(data as never)
-        })
-        return
-      } catch (err) {
-        const code = codeOf(err)
-        if (responded || (request.signal as { aborted?: boolean } | undefined)?.aborted) throw err
-        if (RETRYABLE.has(code) && attempt < service.retries) continue
-        if (TIMEOUT_CODES.has(code))
-          throw new UpstreamError('ERR_UPSTREAM_TIMEOUT', 'The upstream server is timing out', {
-            cause: err,
-          })
-        throw new UpstreamError(
-          'ERR_UPSTREAM_UNREACHABLE',
-          'An invalid response was received from the upstream server',
-          {
-            cause: err,
-          },
-        )
-      }
+    let responded = false
+    let attempt = 0
+    const factory = (data: Dispatcher.StreamFactoryData) => {
+      responded = true
+      return onResponse(data as never)
     }
+    const callback = (err: Error | null) => {
+      if (!err) return done(undefined, true)
+      const aborted = (request.signal as { aborted?: boolean } | undefined)?.aborted === true
+      if (!responded && !aborted && RETRYABLE.has(codeOf(err)) && attempt < service.retries) {
+        attempt++
+        request.body = body()
+        return pool.stream(request as Dispatcher.RequestOptions, factory, callback)
+      }
+      done(err, responded)
+    }
+    request.body = body()
+    pool.stream(request as Dispatcher.RequestOptions, factory, callback)
   }
 
   async close(): Promise<void> {

@@ -91,6 +91,28 @@ export function signCompact(
 }
 
 /**
+ * The callback form of {@link signCompact}: no promise, for request paths that count every
+ * allocation. `done` is called once, on the event loop, with the compact serialization.
+ *
+ * @example
+ * ```ts
+ * signCompactCallback(encodeJson(header), encodeJson(claims), signingKey, (err, token) => {})
+ * ```
+ */
+export function signCompactCallback(
+  encodedHeader: string,
+  encodedPayload: string,
+  signingKey: SigningKey,
+  done: (err: SigningError | null, token: string) => void,
+): void {
+  const input = `${encodedHeader}.${encodedPayload}`
+  sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input, (err, sig) => {
+    if (err) done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')
+    else done(null, `${input}.${sig.toString('base64url')}`)
+  })
+}
+
+/**
  * The synchronous form of {@link signCompact}, for callers that cannot await. It blocks the
  * event loop for the whole signature (about 1 ms for RSA-2048).
  *

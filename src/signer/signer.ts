@@ -5,7 +5,7 @@ import type { SignerOptions } from '../options/table.js'
 import { buildClaims, type UpstreamClaims } from './claims.js'
 import type { RequestFacts } from './facts.js'
 import { type HttpSignatureHeaders, signHttpMessage } from './http-signature.js'
-import { encodeJson, signCompact, signCompactSync } from './jws.js'
+import { encodeJson, signCompact, signCompactCallback, signCompactSync } from './jws.js'
 import { type ActiveKey, KeyStore, type PublicJwk, type SignerLogger } from './key-store.js'
 
 /** What `createSigner` needs besides the options. */
@@ -72,6 +72,14 @@ export interface Signer {
    * ```
    */
   signRequest(facts?: RequestFacts): Promise<SignedRequest>
+  /**
+   * The callback form of `issue`, for hot request paths (no promise per token): `done` gets
+   * the error (`SigningError`, `KeyError`) or the token, once.
+   */
+  issueCallback(
+    facts: RequestFacts,
+    done: (err: Error | null, token: IssuedToken | undefined) => void,
+  ): void
   /** The public keys in use (and the one replaced by the last reload), for verifiers. */
   jwks(): JsonWebKeySet
   /** Checks the key files now and loads them if they changed; `true` when a new key is used. */
@@ -187,6 +195,19 @@ export async function createSigner(
     signatureMode: resolved.signature_mode,
     signRequest,
     issue,
+    issueCallback(facts, done) {
+      let prepared: ReturnType<typeof prepare>
+      try {
+        prepared = prepare(facts)
+      } catch (err) {
+        return done(err as Error, undefined)
+      }
+      const { key, claims, payload } = prepared
+      signCompactCallback(key.encodedHeader, payload, key.signingKey, (err, token) => {
+        if (err) done(err, undefined)
+        else done(null, { value: prefix + token, token, claims, kid: key.jwk.kid })
+      })
+    },
     async sign(facts = {}) {
       const { key, payload } = prepare(facts)
       return prefix + (await signCompact(key.encodedHeader, payload, key.signingKey))

@@ -1,6 +1,9 @@
+import cluster from 'node:cluster'
 import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
-import { type Gateway, startGateway } from '../../gateway/gateway.js'
+import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/gateway.js'
+import { gatewayLogger } from '../../gateway/logger.js'
+import { runWorker, startWorkers, workerCount } from '../../gateway/workers.js'
 import { assertReadable, type CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
 
@@ -26,9 +29,31 @@ export function quickConfig(input: GatewayInput): Record<string, unknown> {
  */
 export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<number> {
   if (input.config !== undefined) await assertReadable('--config', input.config)
-  let gateway: Gateway
+  let gateway: Pick<Gateway, 'reload'>
   let stop: () => Promise<void>
-  if (input.demo) {
+  // One worker per core by default: measured on a 2-core machine, two workers answered 1.25x
+  // (RS256) to 1.7x (ES256) the requests of one, at a lower p99 (README, Benchmarks).
+  const workers = workerCount(input.workers ?? (input.demo ? 1 : 'auto'))
+  if (input.demo && workers > 1) throw new UsageError('--workers works with --config or --upstream')
+  const options: GatewayOptions = {
+    config: input.config ?? (input.demo ? {} : quickConfig(input)),
+    listen: input.listen,
+    adminListen: input.adminListen,
+    clientBodyBufferSize: input.clientBodyBufferSize,
+    clientMaxBodySize: input.clientMaxBodySize,
+    logger: gatewayLogger(input.logLevel),
+    env: io.env,
+  }
+  if (workers > 1 && cluster.isWorker) {
+    // A worker: the primary sends reload and shutdown over IPC.
+    await runWorker(options)
+    return new Promise<number>(() => {})
+  }
+  if (workers > 1) {
+    const pool = await startWorkers({ ...options, workers, logger: options.logger! })
+    gateway = pool
+    stop = () => pool.close()
+  } else if (input.demo) {
     const demo = await startDemo({
       stateDir: input.stateDir,
       listen: input.listen,
@@ -39,16 +64,9 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     gateway = demo.gateway
     stop = () => demo.close()
   } else {
-    gateway = await startGateway({
-      config: input.config ?? quickConfig(input),
-      listen: input.listen,
-      adminListen: input.adminListen,
-      clientBodyBufferSize: input.clientBodyBufferSize,
-      clientMaxBodySize: input.clientMaxBodySize,
-      logger: pino({ name: 'kong-upstream-jwt', level: input.logLevel }),
-      env: io.env,
-    })
-    stop = () => gateway.close()
+    const single = await startGateway(options)
+    gateway = single
+    stop = () => single.close()
   }
   return new Promise((resolve) => {
     const onHup = () => void gateway.reload()

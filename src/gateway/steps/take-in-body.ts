@@ -1,0 +1,141 @@
+import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
+import { type BodyDigest, BodyHasher } from '../../core/body-digest.js'
+import { BodyError } from '../../core/errors.js'
+import { type SpooledBody, spoolBody } from '../body-spool.js'
+import type { Exchange } from '../exchange.js'
+
+/** Body limits of the proxy listener (Kong's nginx_http_client_* settings). */
+export interface BodyLimits {
+  /** Bytes kept in memory; larger bodies are spooled to a private temp file. */
+  readonly bufferSize: number
+  /** Largest body accepted; 0 = no limit (Kong's default). */
+  readonly maxSize: number
+  readonly tmpDir?: string | undefined
+}
+
+const DISPOSED: Promise<void> = Promise.resolve()
+
+/** A body that fit in memory: nothing to dispose. A class, so a request allocates no closures. */
+class MemoryBody implements SpooledBody {
+  readonly digest: BodyDigest
+  readonly bytes: Buffer
+  readonly file = undefined
+  constructor(digest: BodyDigest, bytes: Buffer) {
+    this.digest = digest
+    this.bytes = bytes
+  }
+  stream(): Readable {
+    return Readable.from(this.bytes.length > 0 ? [this.bytes] : [])
+  }
+  dispose(): Promise<void> {
+    return DISPOSED
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return DISPOSED
+  }
+}
+
+async function* replay(first: Buffer[], rest: IncomingMessage): AsyncIterable<Buffer> {
+  yield* first
+  for await (const chunk of rest) yield chunk as Buffer
+}
+
+/**
+ * The client waits for `100 Continue` before sending the body. Node sends none itself when the
+ * server has a 'checkContinue' listener, which the gateway has: so the answer can be a 413 or
+ * 401 without a 100 first.
+ */
+export function expectsContinue(req: IncomingMessage): boolean {
+  const expect = req.headers.expect
+  return expect !== undefined && expect.toLowerCase() === '100-continue'
+}
+
+/** The declared Content-Length is over the limit: refuse before reading a byte. */
+export function declaredTooLarge(req: IncomingMessage, limits: BodyLimits): BodyError | undefined {
+  if (limits.maxSize <= 0) return undefined
+  const declared = Number(req.headers['content-length'])
+  if (!(declared > limits.maxSize)) return undefined
+  return new BodyError('ERR_BODY_TOO_LARGE', 'request body exceeds client_max_body_size', {
+    limit: limits.maxSize,
+  })
+}
+
+/**
+ * Step 3, take in the body: hashes every chunk and keeps it, in memory up to `bufferSize` and
+ * beyond that in a private temp file (`spoolBody`), so what is forwarded is exactly what was
+ * hashed. Small bodies are read with 'data' events and no promise (the common case, measured
+ * in bench/gateway); `done` gets a `BodyError` (413 over `maxSize`, 400 unreadable) or nothing,
+ * with `x.body` set.
+ *
+ * @example
+ * ```ts
+ * takeInBody(x, limits, (x, err) => (err ? finish(x, err) : sign(x, metrics, next)))
+ * ```
+ */
+export function takeInBody(
+  x: Exchange,
+  limits: BodyLimits,
+  done: (x: Exchange, err: Error | undefined) => void,
+): void {
+  const tooLarge = declaredTooLarge(x.req, limits)
+  // Refused before a byte is read, and before any 100 Continue (RFC 9110 §10.1.1).
+  if (tooLarge) {
+    done(x, tooLarge)
+    return
+  }
+  const req = x.req
+  if (expectsContinue(req)) x.res.writeContinue()
+  const maxSize = limits.maxSize > 0 ? limits.maxSize : Number.POSITIVE_INFINITY
+  const hasher = new BodyHasher({ limit: maxSize })
+  const chunks: Buffer[] = []
+  let finished = false
+  const end = (err: Error | undefined) => {
+    if (finished) return
+    finished = true
+    req.off('data', onData)
+    req.off('end', onEnd)
+    req.off('error', onError)
+    done(x, err)
+  }
+  const onData = (chunk: Buffer) => {
+    try {
+      hasher.update(chunk)
+    } catch (err) {
+      return end(err as Error)
+    }
+    chunks.push(chunk)
+    if (hasher.size > limits.bufferSize) {
+      // Over the memory buffer: hand the rest to the spooling reader, which starts again
+      // from the first chunk (at most bufferSize bytes hashed twice, once per large body).
+      finished = true
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.pause()
+      spoolBody(replay(chunks, req), {
+        memoryLimit: limits.bufferSize,
+        maxSize,
+        tmpDir: limits.tmpDir,
+      }).then(
+        (body) => {
+          x.body = body
+          done(x, undefined)
+        },
+        (err: Error) => done(x, err),
+      )
+    }
+  }
+  const onEnd = () => {
+    x.body = new MemoryBody(
+      hasher.digest(),
+      chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+    )
+    end(undefined)
+  }
+  const onError = (err: Error) =>
+    end(new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err }))
+  req.on('data', onData)
+  req.on('end', onEnd)
+  req.on('error', onError)
+}

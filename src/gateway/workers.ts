@@ -1,0 +1,316 @@
+import cluster, { type Worker } from 'node:cluster'
+import { unwatchFile, watchFile } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import type { Logger } from 'pino'
+import { AggregatorRegistry } from 'prom-client'
+import type { JsonWebKeySet } from '../signer/signer.js'
+import { createAdminServer } from './admin.js'
+import {
+  type Gateway,
+  type GatewayOptions,
+  type GatewayStatus,
+  listenOn,
+  loadConfig,
+  startGateway,
+} from './gateway.js'
+import { buildRuntime } from './runtime.js'
+
+/** Messages between the primary and its workers (besides prom-client's own). */
+type ToWorker = { kup: 'reload'; id: number } | { kup: 'report'; id: number } | { kup: 'shutdown' }
+type FromWorker =
+  | { kup: 'reloaded'; id: number; ok: boolean }
+  | { kup: 'report'; id: number; status: GatewayStatus; jwks: JsonWebKeySet }
+
+/** `--workers auto`: one event loop per core, as Kong's `nginx_worker_processes = auto`. */
+export function workerCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers
+}
+
+/** Options of `startWorkers`: the gateway's, plus how many workers. */
+export interface WorkersOptions extends GatewayOptions {
+  readonly workers: number
+  readonly logger: Logger
+}
+
+/** The primary process of a gateway running in several workers. */
+export interface WorkerPool {
+  readonly url: string
+  readonly adminUrl: string | undefined
+  /** Workers alive now. */
+  live(): number
+  /** Validates the configuration here, then reloads every worker; `false` if refused. */
+  reload(): Promise<boolean>
+  /** Drains every worker (SIGTERM semantics), then stops the admin listener. */
+  close(): Promise<void>
+}
+
+const REPLY_TIMEOUT = 5000
+
+/**
+ * Runs inside a cluster worker: starts the gateway without an admin listener (the primary
+ * serves it) and answers the primary's reload, report and shutdown messages; its metrics
+ * registry is the one prom-client's AggregatorRegistry collects.
+ */
+export async function runWorker(options: GatewayOptions): Promise<Gateway> {
+  let stopping = false
+  // Leave by running out of work rather than process.exit(), so the last log lines are
+  // written; the timer (unref'd) is the backstop should a handle stay open.
+  const shutdown = () => {
+    if (stopping) return
+    stopping = true
+    void gateway.close().then(() => {
+      options.logger?.flush()
+      setTimeout(() => process.exit(0), 2000).unref()
+      process.disconnect?.()
+    })
+  }
+  const gateway = await startGateway({
+    ...options,
+    adminListen: false,
+    watch: false,
+    role: 'worker',
+  })
+  AggregatorRegistry.setRegistries([gateway.metrics.registry])
+  new AggregatorRegistry() // installs prom-client's reply to the primary's metrics requests
+  process.on('message', (message: ToWorker) => {
+    if (message?.kup === 'reload') {
+      void gateway.reload().then((ok) => process.send?.({ kup: 'reloaded', id: message.id, ok }))
+    } else if (message?.kup === 'report') {
+      const reply: FromWorker = {
+        kup: 'report',
+        id: message.id,
+        status: gateway.status(),
+        jwks: gateway.jwks(),
+      }
+      process.send?.(reply)
+    } else if (message?.kup === 'shutdown') {
+      shutdown()
+    }
+  })
+  // A service manager may signal every process of the group (systemd's default KillMode,
+  // Ctrl-C in a terminal): a worker drains on SIGTERM/SIGINT as on the primary's message, and
+  // leaves SIGHUP to the primary, which reloads every worker.
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+  process.on('SIGHUP', () => {})
+  return gateway
+}
+
+/**
+ * Starts `workers` processes sharing the proxy listener (node:cluster, the kernel spreading
+ * connections: no hop through the primary) and serves the admin listener from the primary:
+ * `/metrics` summed over the workers, `/status` with a `workers` count, the JWKS merged (the
+ * same keys whichever worker signs). A worker that dies is logged and replaced. The
+ * configuration is checked here before any worker reloads, so a bad one is refused by all.
+ *
+ * @example
+ * ```ts
+ * if (cluster.isPrimary) await startWorkers({ config: 'kong.yml', workers: 2, logger })
+ * else await runWorker({ config: 'kong.yml' })
+ * ```
+ */
+export async function startWorkers(options: WorkersOptions): Promise<WorkerPool> {
+  const log = options.logger
+  // A bad configuration stops here, before any worker starts.
+  ;(await buildRuntime(await loadConfig(options.config), { env: options.env })).close()
+  cluster.schedulingPolicy = cluster.SCHED_NONE
+  const aggregator = new AggregatorRegistry()
+  let closing = false
+  let nextId = 0
+  const waiting = new Map<number, (message: FromWorker) => void>()
+  cluster.on('message', (_worker, message: FromWorker) => {
+    if (message && typeof message.kup === 'string') waiting.get(message.id)?.(message)
+  })
+  // Workers that are listening (and so have their message handlers): the live ones.
+  const listening = new Set<Worker>()
+  cluster.on('listening', (worker) => listening.add(worker))
+  cluster.on('exit', (worker) => listening.delete(worker))
+  const alive = () => [...listening].filter((w) => w.isConnected())
+  // A message to a worker that is leaving fails with EPIPE; that must not stop the primary
+  // (prom-client's aggregator sends without a callback).
+  cluster.on('fork', (worker) =>
+    worker.on('error', (err: Error) =>
+      log.warn({ worker: worker.id, error: err.message }, 'message to a worker failed'),
+    ),
+  )
+
+  /** Sends a message to every live worker and collects the replies (a silent one is skipped). */
+  const ask = <T extends FromWorker>(make: (id: number) => ToWorker): Promise<T[]> =>
+    Promise.all(
+      alive().map(
+        (worker) =>
+          new Promise<T | undefined>((resolve) => {
+            const id = nextId++
+            const timer = setTimeout(() => {
+              waiting.delete(id)
+              resolve(undefined)
+            }, REPLY_TIMEOUT)
+            waiting.set(id, (m) => {
+              clearTimeout(timer)
+              waiting.delete(id)
+              resolve(m as T)
+            })
+            // A worker that has just left (its own SIGTERM) cannot be written to: no reply.
+            worker.send(make(id), undefined, (err) => {
+              if (err) waiting.get(id)?.(undefined as never)
+            })
+          }),
+      ),
+    ).then((replies) => replies.filter((r) => r !== undefined) as T[])
+
+  let url = ''
+  const allListening = new Promise<void>((resolve, reject) => {
+    let ready = 0
+    const onListening = (_w: Worker, address: { address: string | null; port: number }) => {
+      url ||= `http://${!address.address || address.address === '0.0.0.0' ? '127.0.0.1' : address.address}:${address.port}`
+      if (++ready === options.workers) {
+        cluster.off('listening', onListening)
+        cluster.off('exit', onEarlyExit)
+        resolve()
+      }
+    }
+    const onEarlyExit = (w: Worker, code: number) =>
+      reject(new Error(`worker ${w.id} exited with code ${code} while starting`))
+    cluster.on('listening', onListening)
+    cluster.on('exit', onEarlyExit)
+  })
+  for (let i = 0; i < options.workers; i++) cluster.fork()
+  await allListening.catch(async (err) => {
+    closing = true
+    for (const w of alive()) w.kill()
+    throw err
+  })
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (closing) return
+    log.error(
+      { worker: worker.id, worker_pid: worker.process.pid, code, signal },
+      'worker died; starting a replacement',
+    )
+    cluster.fork()
+  })
+
+  const admin =
+    options.adminListen === false
+      ? undefined
+      : createAdminServer({
+          async status() {
+            const reports = await ask<Extract<FromWorker, { kup: 'report' }>>((id) => ({
+              kup: 'report',
+              id,
+            }))
+            const first = reports[0]?.status
+            return {
+              status: 'ok',
+              uptime_seconds: Math.max(0, ...reports.map((r) => r.status.uptime_seconds)),
+              requests: {
+                total: reports.reduce((n, r) => n + r.status.requests.total, 0),
+                in_flight: reports.reduce((n, r) => n + r.status.requests.in_flight, 0),
+              },
+              config: first?.config,
+              workers: alive().length,
+            }
+          },
+          async metrics() {
+            return { text: await aggregator.clusterMetrics(), contentType: aggregator.contentType }
+          },
+          async jwks() {
+            const reports = await ask<Extract<FromWorker, { kup: 'report' }>>((id) => ({
+              kup: 'report',
+              id,
+            }))
+            // Every worker's keys, by kid: during a key rotation that some workers have seen
+            // and some not yet, a verifier needs both.
+            const byKid = new Map<string, JsonWebKeySet['keys'][number]>()
+            for (const r of reports) for (const k of r.jwks.keys) byKid.set(k.kid, k)
+            return { keys: [...byKid.values()].sort((a, b) => (a.kid < b.kid ? -1 : 1)) }
+          },
+        })
+  let adminUrl: string | undefined
+  if (admin) {
+    try {
+      adminUrl = await listenOn(admin, options.adminListen || { host: '127.0.0.1', port: 8001 })
+    } catch (err) {
+      closing = true
+      for (const w of alive()) w.kill()
+      throw err
+    }
+  }
+
+  let reloading: Promise<boolean> | undefined
+  const reload = () => {
+    reloading ??= (async () => {
+      try {
+        ;(await buildRuntime(await loadConfig(options.config), { env: options.env })).close()
+      } catch (err) {
+        log.error(
+          { error: (err as Error).message },
+          'new configuration refused by every worker; keeping the running one',
+        )
+        return false
+      }
+      const replies = await ask<Extract<FromWorker, { kup: 'reloaded' }>>((id) => ({
+        kup: 'reload',
+        id,
+      }))
+      const ok = replies.every((r) => r.ok)
+      log.info({ workers: replies.length, ok }, 'workers reloaded')
+      return ok
+    })().finally(() => {
+      reloading = undefined
+    })
+    return reloading
+  }
+  const watched =
+    typeof options.config === 'string' && options.watch !== false ? options.config : undefined
+  if (watched) {
+    watchFile(watched, { interval: 1000, persistent: false }, (curr, prev) => {
+      if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size) void reload()
+    })
+  }
+  log.info(
+    { proxy: url, admin: adminUrl, workers: options.workers },
+    'kong-upstream-jwt gateway ready',
+  )
+
+  let closed: Promise<void> | undefined
+  return {
+    url,
+    adminUrl,
+    live: () => alive().length,
+    reload,
+    close() {
+      closed ??= (async () => {
+        closing = true
+        if (watched) unwatchFile(watched)
+        const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w)
+        const exited = Promise.all(
+          workers.map(
+            (w) =>
+              new Promise<void>((resolve) => {
+                if (w.isDead()) return resolve()
+                w.once('exit', () => resolve())
+                // Still starting (a replacement): nothing in flight, and no handler for the message.
+                if (!listening.has(w)) return void w.process.kill('SIGTERM')
+                const killer = setTimeout(
+                  () => w.process.kill('SIGKILL'),
+                  (options.drainTimeout ?? 10_000) + 5000,
+                )
+                killer.unref()
+                // Already leaving on its own signal (a group SIGTERM): nothing to tell it.
+                if (w.isConnected())
+                  w.send({ kup: 'shutdown' } satisfies ToWorker, undefined, () => {})
+              }),
+          ),
+        )
+        await exited
+        if (admin) {
+          admin.closeAllConnections()
+          await new Promise((r) => admin.close(() => r(undefined)))
+        }
+        log.info({ workers: workers.length }, 'kong-upstream-jwt gateway stopped')
+      })()
+      return closed
+    },
+  }
+}

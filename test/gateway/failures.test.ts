@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { Writable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
+import { pino } from 'pino'
+import { type Gateway, startGateway } from '../../src/gateway/gateway.js'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+
+interface LogLine {
+  level: number
+  msg: string
+  status?: number
+  error?: string
+  upstream?: string
+  path?: string
+}
+
+/** A pino logger writing into an array, to read what the gateway logged. */
+function capture(): { logger: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = []
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line))
+      done()
+    },
+  })
+  return { logger: pino({ level: 'info' }, sink), lines }
+}
+
+/** A raw TCP upstream: `onRequest` gets the socket once a request head has arrived. */
+async function rawUpstream(
+  onRequest: (socket: Socket) => void,
+): Promise<{ url: string; server: Server }> {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    let head = ''
+    socket.on('data', (d) => {
+      head += d
+      if (head.includes('\r\n\r\n')) {
+        head = ''
+        onRequest(socket)
+      }
+    })
+  })
+  server.on('close', () => {
+    for (const s of sockets) s.destroy()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}`, server }
+}
+
+/** Sends raw bytes and collects the whole answer until the gateway closes; resolves it. */
+function raw(
+  url: string,
+  write: (socket: Socket) => void,
+): Promise<{ text: string; error?: string }> {
+  return new Promise((resolve) => {
+    const { port } = new URL(url)
+    const socket = connect(Number(port), '127.0.0.1')
+    let text = ''
+    let error: string | undefined
+    socket.on('data', (d) => {
+      text += d
+    })
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code
+    })
+    socket.on('close', () => resolve({ text, error }))
+    socket.on('connect', () => write(socket))
+  })
+}
+
+/** The log line of the request to `path`, once it is written. */
+async function requestLine(lines: LogLine[], path: string): Promise<LogLine> {
+  for (let i = 0; i < 200; i++) {
+    const line = lines.find((l) => l.msg === 'request' && l.path === path)
+    if (line) return line
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`no log line for ${path}`)
+}
+
+async function counted(gateway: Gateway, route: string, status: number): Promise<number> {
+  const text = await gateway.metrics.registry.metrics()
+  const m = new RegExp(
+    `kong_upstream_jwt_requests_total\\{service="[^"]*",route="${route}",status="${status}"\\} (\\d+)`,
+  ).exec(text)
+  return Number(m?.[1] ?? 0)
+}
+
+describe('failures reported as what they are', () => {
+  let dir: string
+  let pki: Pki
+  let upstream: TestUpstream
+  let stalls: { url: string; server: Server }
+  let breaks: { url: string; server: Server }
+  let gateway: Gateway
+  const log = capture()
+  const MAX = 1024 * 1024
+
+  before(async () => {
+    dir = await makeTempDir()
+    pki = await makePki(dir)
+    upstream = await startUpstream()
+    // Sends its head and 3 of 100 body bytes, then nothing.
+    stalls = await rawUpstream((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc'))
+    // Sends its head and 3 of 100 body bytes, then closes.
+    breaks = await rawUpstream((s) => {
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc')
+      setTimeout(() => s.destroy(), 50)
+    })
+    const refused = await startUpstream()
+    await refused.close()
+    gateway = await startGateway({
+      config: {
+        _format_version: '3.0',
+        services: [
+          { name: 'ok', url: upstream.url, routes: [{ name: 'ok', paths: ['/ok'] }] },
+          {
+            name: 'stalls',
+            url: stalls.url,
+            read_timeout: 500,
+            routes: [{ name: 'stalls', paths: ['/stalls'] }],
+          },
+          { name: 'breaks', url: breaks.url, routes: [{ name: 'breaks', paths: ['/breaks'] }] },
+          {
+            name: 'refused',
+            url: refused.url,
+            retries: 0,
+            routes: [{ name: 'refused', paths: ['/refused'] }],
+          },
+          {
+            name: 'nxdomain',
+            url: 'http://no-such-host.invalid:8080',
+            retries: 0,
+            routes: [{ name: 'nxdomain', paths: ['/nxdomain'] }],
+          },
+        ],
+        plugins: [
+          {
+            name: 'kong-upstream-jwt',
+            config: {
+              private_key_location: pki.files.key,
+              public_key_location: pki.files.chain,
+              algorithm: 'ES256',
+            },
+          },
+        ],
+      },
+      listen: { host: '127.0.0.1', port: 0 },
+      adminListen: false,
+      clientMaxBodySize: MAX,
+      logger: log.logger,
+      env: {},
+    })
+  })
+  after(async () => {
+    await gateway?.close()
+    await upstream?.close()
+    for (const u of [stalls, breaks]) u?.server.close()
+    await removeDir(dir)
+  })
+
+  test('an upstream that stalls after its head past read_timeout: logged at error level as 504, counted so', async () => {
+    const answer = await raw(gateway.url, (s) =>
+      s.write('GET /stalls/1 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
+    )
+    assert.match(answer.text, /^HTTP\/1\.1 200/, 'the head had been passed on')
+    assert.ok(!answer.text.endsWith('a'.repeat(97)), 'the body was cut short')
+    const line = await requestLine(log.lines, '/stalls/1')
+    assert.equal(line.level, 50, 'error level')
+    assert.equal(line.status, 504)
+    assert.match(line.error ?? '', /ERR_UPSTREAM_TIMEOUT.*UND_ERR_BODY_TIMEOUT/)
+    assert.equal(await counted(gateway, 'stalls', 504), 1)
+    assert.equal(await counted(gateway, 'stalls', 499), 0)
+  })
+
+  test('an upstream that closes early: logged at error level as 502, counted so', async () => {
+    const answer = await raw(gateway.url, (s) =>
+      s.write('GET /breaks/1 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
+    )
+    assert.match(answer.text, /^HTTP\/1\.1 200/)
+    const line = await requestLine(log.lines, '/breaks/1')
+    assert.equal(line.level, 50)
+    assert.equal(line.status, 502)
+    assert.match(line.error ?? '', /ERR_UPSTREAM_UNREACHABLE/)
+    assert.equal(line.upstream, new URL(breaks.url).host)
+    assert.equal(await counted(gateway, 'breaks', 502), 1)
+  })
+
+  test('broken chunked framing: 400 on the wire and 400 in the log and the metrics', async () => {
+    const seen = upstream.seen.length
+    const answer = await raw(gateway.url, (s) =>
+      s.write(
+        'POST /ok/chunked HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n',
+      ),
+    )
+    assert.match(answer.text, /^HTTP\/1\.1 400/)
+    const line = await requestLine(log.lines, '/ok/chunked')
+    assert.equal(line.status, 400)
+    assert.equal(line.level, 30)
+    assert.match(line.error ?? '', /HPE_INVALID_CHUNK_SIZE/)
+    assert.equal(upstream.seen.length, seen, 'nothing forwarded')
+    assert.equal(await counted(gateway, 'ok', 400), 1)
+  })
+
+  test('Expect: 100-continue with a Content-Length over the limit: 413 at once, no 100 (RFC 9110 §10.1.1)', async () => {
+    const answer = await raw(gateway.url, (s) =>
+      s.write(
+        `POST /ok/expect HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: ${MAX + 1}\r\n\r\n`,
+      ),
+    )
+    assert.match(answer.text, /^HTTP\/1\.1 413/)
+    assert.doesNotMatch(answer.text, /100 Continue/)
+  })
+
+  test('Expect: 100-continue within the limit: 100, then the body is forwarded', async () => {
+    const answer = await raw(gateway.url, (s) => {
+      s.write(
+        'POST /ok/expect-ok HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 5\r\nconnection: close\r\n\r\n',
+      )
+      s.once('data', () => s.write('hello'))
+    })
+    assert.match(answer.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/)
+  })
+
+  for (const [name, head] of [
+    ['declared', `content-length: ${8 * MAX}`],
+    ['chunked', 'transfer-encoding: chunked'],
+  ] as const) {
+    test(`413 to a client still uploading (${name}): it keeps sending and still reads the 413 (RFC 9112 §9.6)`, async () => {
+      const chunk = Buffer.alloc(64 * 1024, 120)
+      const answer = await raw(gateway.url, (s) => {
+        s.write(`POST /ok/big-${name} HTTP/1.1\r\nhost: x\r\n${head}\r\n\r\n`)
+        let sent = 0
+        const more = () => {
+          while (sent < 8 * MAX) {
+            sent += chunk.length
+            const piece =
+              name === 'chunked' ? `${chunk.length.toString(16)}\r\n${chunk}\r\n` : chunk
+            if (!s.write(piece)) return void s.once('drain', more)
+          }
+          if (name === 'chunked') s.write('0\r\n\r\n')
+        }
+        more()
+      })
+      assert.match(
+        answer.text,
+        /^HTTP\/1\.1 413/,
+        `the 413 arrived (socket error: ${answer.error})`,
+      )
+      assert.equal(answer.error, undefined, 'no reset')
+    })
+  }
+
+  test('upstream connection failures are logged with host:port and the cause', async () => {
+    assert.equal((await fetch(`${gateway.url}/refused/1`)).status, 502)
+    const refused = await requestLine(log.lines, '/refused/1')
+    assert.equal(refused.level, 50)
+    assert.match(refused.error ?? '', /ECONNREFUSED from 127\.0\.0\.1:\d+/)
+    const nx = await fetch(`${gateway.url}/nxdomain/1`)
+    assert.equal(nx.status, 502)
+    const body = (await nx.json()) as { message: string }
+    assert.doesNotMatch(body.message, /no-such-host/, 'the client is not told the address')
+    const line = await requestLine(log.lines, '/nxdomain/1')
+    assert.match(line.error ?? '', /ENOTFOUND from no-such-host\.invalid:8080/)
+    assert.equal(line.upstream, 'no-such-host.invalid:8080')
+  })
+
+  test('a client that goes away is still 499 at info level', async () => {
+    upstream.delay = 300
+    try {
+      const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1')
+      await once(socket, 'connect')
+      socket.write('GET /ok/gone HTTP/1.1\r\nhost: x\r\n\r\n')
+      await new Promise((r) => setTimeout(r, 100))
+      socket.destroy()
+      const line = await requestLine(log.lines, '/ok/gone')
+      assert.equal(line.status, 499)
+      assert.equal(line.level, 30)
+    } finally {
+      upstream.delay = 0
+    }
+  })
+})

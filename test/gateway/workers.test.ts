@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { makePki, type Pki } from '../../testing/pki.js'
+import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+
+interface Line {
+  level: number
+  pid: number
+  msg: string
+  proxy?: string
+  admin?: string
+  workers?: number
+  status?: number
+  path?: string
+}
+
+/** The gateway CLI with --workers, as a real process tree; its log lines parsed. */
+class Running {
+  readonly lines: Line[] = []
+  readonly child: ChildProcess
+  exitCode: Promise<number | null>
+  constructor(args: string[], options: { detached?: boolean } = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'gateway', ...args], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached === true,
+    })
+    let buffered = ''
+    this.child.stdout?.on('data', (d) => {
+      buffered += d
+      const parts = buffered.split('\n')
+      buffered = parts.pop() ?? ''
+      for (const p of parts) if (p.startsWith('{')) this.lines.push(JSON.parse(p))
+    })
+    this.child.stderr?.resume()
+    this.exitCode = new Promise((r) => this.child.once('exit', (code) => r(code)))
+  }
+  async waitFor(what: string, predicate: (l: Line) => boolean, ms = 30_000): Promise<Line> {
+    const end = Date.now() + ms
+    while (Date.now() < end) {
+      const found = this.lines.find(predicate)
+      if (found) return found
+      if (this.child.exitCode !== null) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    throw new Error(`no log line: ${what}; log: ${JSON.stringify(this.lines.slice(-5))}`)
+  }
+  /** The worker pids: the primary's child processes. */
+  workerPids(): number[] {
+    const pid = this.child.pid!
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+  }
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      this.child.kill('SIGTERM')
+      await this.exitCode
+    }
+  }
+}
+
+/** One request on a fresh connection (so the kernel may pick either worker). */
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      let body = ''
+      res.on('data', (d) => (body += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Waits until the upstream has the request: it is in flight in a worker, not in a backlog. */
+async function reachedUpstream(upstream: TestUpstream, before: number): Promise<void> {
+  for (let i = 0; i < 500 && upstream.seen.length === before; i++) {
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  assert.ok(upstream.seen.length > before, 'the request reached the upstream')
+}
+
+describe('--workers: real processes sharing the listener', () => {
+  let dir: string
+  let pki: Pki
+  let upstream: TestUpstream
+  let file: string
+  let gw: Running
+  let proxy: string
+  let admin: string
+  const config = (paths: string[]) => ({
+    _format_version: '3.0',
+    services: [
+      {
+        name: 'svc',
+        url: upstream.url,
+        routes: paths.map((p, i) => ({ name: `r${i}`, paths: [p] })),
+      },
+    ],
+    plugins: [
+      {
+        name: 'kong-upstream-jwt',
+        config: {
+          private_key_location: pki.files.key,
+          public_key_location: pki.files.chain,
+          algorithm: 'ES256',
+        },
+      },
+    ],
+  })
+
+  before(async () => {
+    dir = await makeTempDir()
+    pki = await makePki(dir)
+    upstream = await startUpstream()
+    file = join(dir, 'kong.yml')
+    await writeFile(file, JSON.stringify(config(['/a'])))
+    gw = new Running([
+      '--config',
+      file,
+      '--workers',
+      '2',
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+    ])
+    const ready = await gw.waitFor('primary ready', (l) => l.workers === 2 && !!l.admin)
+    proxy = ready.proxy!
+    admin = ready.admin!
+  })
+  after(async () => {
+    await gw?.stop()
+    await upstream?.close()
+    await removeDir(dir)
+  })
+
+  test('/metrics and /status add up every worker; the JWKS is the same on every call', async () => {
+    let sent = 0
+    // Fresh connections until both workers have served some (the kernel picks).
+    while (sent < 400) {
+      assert.equal((await get(`${proxy}/a/${sent}`)).status, 200)
+      sent++
+      const pids = new Set(gw.lines.filter((l) => l.msg === 'request').map((l) => l.pid))
+      if (sent >= 10 && pids.size === 2) break
+    }
+    await gw.waitFor(
+      'every access line',
+      () => gw.lines.filter((l) => l.msg === 'request').length === sent,
+    )
+    const servedBy = new Set(gw.lines.filter((l) => l.msg === 'request').map((l) => l.pid))
+    assert.equal(servedBy.size, 2, 'both workers served requests')
+    const metrics = (await get(`${admin}/metrics`)).body
+    const m =
+      /kong_upstream_jwt_requests_total\{service="svc",route="r0",status="200"\} (\d+)/.exec(
+        metrics,
+      )
+    assert.equal(Number(m?.[1]), sent, 'the sum over both workers')
+    const status = JSON.parse((await get(`${admin}/status`)).body)
+    assert.equal(status.workers, 2)
+    assert.equal(status.requests.total, sent)
+    const jwks = (await get(`${admin}/.well-known/jwks.json`)).body
+    for (let i = 0; i < 5; i++)
+      assert.equal((await get(`${admin}/.well-known/jwks.json`)).body, jwks)
+    assert.equal(JSON.parse(jwks).keys.length, 1)
+  })
+
+  test('SIGHUP reloads every worker; a bad configuration is refused by all and the running one kept', async () => {
+    await writeFile(file, '_format_version: "3.0"\nservices: [ {name: broken')
+    gw.child.kill('SIGHUP')
+    await gw.waitFor('refused', (l) => /refused by every worker/.test(l.msg))
+    for (let i = 0; i < 10; i++) assert.equal((await get(`${proxy}/a/still`)).status, 200)
+
+    await writeFile(file, JSON.stringify(config(['/b'])))
+    gw.child.kill('SIGHUP')
+    await gw.waitFor(
+      'reloaded',
+      (l) => l.msg === 'workers reloaded' && (l as { ok?: boolean }).ok === true,
+    )
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await get(`${proxy}/b/${i}`)).status, 200, 'the new route on every worker')
+      assert.equal((await get(`${proxy}/a/${i}`)).status, 404, 'the old route gone on every worker')
+    }
+  })
+
+  test('a change of the config file reloads every worker without a signal', async () => {
+    await writeFile(file, JSON.stringify(config(['/b', '/c'])))
+    // The file is polled (1 s); an earlier write may reload first, so wait for the new route.
+    const end = Date.now() + 20_000
+    while (Date.now() < end && (await get(`${proxy}/c/probe`)).status !== 200) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    for (let i = 0; i < 10; i++) assert.equal((await get(`${proxy}/c/${i}`)).status, 200)
+    assert.ok(gw.lines.some((l) => l.msg === 'workers reloaded'))
+  })
+
+  test('a worker that dies is logged and replaced; the other carries on', async () => {
+    const [victim] = gw.workerPids()
+    assert.ok(victim)
+    process.kill(victim, 'SIGKILL')
+    const died = await gw.waitFor('worker died', (l) => /worker died/.test(l.msg))
+    assert.equal(died.level, 50)
+    assert.equal(died.pid, gw.child.pid, 'logged by the primary')
+    assert.equal((died as { worker_pid?: number }).worker_pid, victim)
+    // Requests go on; the replacement comes up.
+    for (let i = 0; i < 10; i++) assert.equal((await get(`${proxy}/b/${i}`)).status, 200)
+    const end = Date.now() + 30_000
+    let workers = 0
+    while (Date.now() < end) {
+      workers = JSON.parse((await get(`${admin}/status`)).body).workers
+      if (workers === 2 && !gw.workerPids().includes(victim)) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.equal(workers, 2)
+    assert.ok(!gw.workerPids().includes(victim))
+  })
+
+  test('SIGTERM drains every worker, then the primary exits 0', async () => {
+    upstream.delay = 700
+    try {
+      const seen = upstream.seen.length
+      const inflight = get(`${proxy}/b/slow`)
+      await reachedUpstream(upstream, seen)
+      const pids = gw.workerPids()
+      gw.child.kill('SIGTERM')
+      assert.equal((await inflight).status, 200, 'the request in flight is answered')
+      assert.equal(await gw.exitCode, 0)
+      for (const pid of pids) {
+        assert.throws(() => process.kill(pid, 0), 'no worker left behind')
+      }
+    } finally {
+      upstream.delay = 0
+    }
+  })
+
+  test('SIGTERM to the whole process group (as systemd sends it): every worker drains, exit 0', async () => {
+    const group = new Running(
+      ['--config', file, '--workers', '2', '--listen', '127.0.0.1:0', '--admin-listen', 'off'],
+      { detached: true },
+    )
+    try {
+      const ready = await group.waitFor('primary ready', (l) => l.workers === 2)
+      upstream.delay = 700
+      const seen = upstream.seen.length
+      const inflight = get(`${ready.proxy}/b/slow`)
+      await reachedUpstream(upstream, seen)
+      process.kill(-group.child.pid!, 'SIGTERM')
+      assert.equal((await inflight).status, 200, 'the request in flight is answered')
+      assert.equal(await group.exitCode, 0)
+      await group.waitFor(
+        'workers stopped',
+        () => group.lines.filter((l) => l.msg === 'kong-upstream-jwt worker stopped').length === 2,
+      )
+    } finally {
+      upstream.delay = 0
+      await group.stop()
+    }
+  })
+})

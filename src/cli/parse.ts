@@ -84,6 +84,15 @@ export interface GatewayInput {
   readonly stateDir: string | undefined
   readonly signer: SignerOptions
   readonly listen: { host: string; port: number } | undefined
+  /** HTTPS listener and its default certificate (Kong's proxy_listen ssl, ssl_cert, ssl_cert_key). */
+  readonly listenSsl: { host: string; port: number } | undefined
+  readonly sslCert: string | undefined
+  readonly sslKey: string | undefined
+  /** Quick mode, https upstream: CA file to trust, client certificate and key, verification. */
+  readonly upstreamCa: string | undefined
+  readonly upstreamClientCert: string | undefined
+  readonly upstreamClientKey: string | undefined
+  readonly upstreamTlsVerify: boolean
   readonly adminListen: { host: string; port: number } | false | undefined
   readonly clientBodyBufferSize: number
   readonly clientMaxBodySize: number
@@ -283,6 +292,26 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           parseListen,
         )
         .option(
+          '--listen-ssl <host:port>',
+          'HTTPS proxy listener (Kong proxy_listen ... ssl), with --ssl-cert and --ssl-key',
+          parseListen,
+        )
+        .option('--ssl-cert <file>', 'default certificate (chain) of --listen-ssl (ssl_cert)')
+        .option('--ssl-key <file>', 'its private key (ssl_cert_key)')
+        .option(
+          '--upstream-ca <file>',
+          'quick mode: CA certificate(s) to trust for an https --upstream',
+        )
+        .option(
+          '--upstream-client-cert <file>',
+          'quick mode: client certificate (chain) presented to the upstream',
+        )
+        .option('--upstream-client-key <file>', 'its private key')
+        .option(
+          '--no-upstream-tls-verify',
+          "quick mode: don't verify the upstream's certificate (tls_verify: false)",
+        )
+        .option(
           '--admin-listen <host:port|off>',
           'admin listener: /status, /metrics, JWKS (default 127.0.0.1:8001)',
           (v: string) => (v === 'off' ? false : parseListen(v)),
@@ -318,6 +347,20 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
       throw new UsageError(
         'give exactly one of --config kong.yml, --upstream URL (with --key/--cert) or --demo',
       )
+    if (o.demo === true && o.listenSsl !== undefined)
+      throw new UsageError('--listen-ssl is for --config or --upstream, not --demo')
+    if ((o.listenSsl === undefined) !== (o.sslCert === undefined || o.sslKey === undefined))
+      throw new UsageError('--listen-ssl, --ssl-cert and --ssl-key go together')
+    if ((o.upstreamClientCert === undefined) !== (o.upstreamClientKey === undefined))
+      throw new UsageError('--upstream-client-cert and --upstream-client-key go together')
+    const upstreamTls =
+      o.upstreamCa !== undefined ||
+      o.upstreamClientCert !== undefined ||
+      o.upstreamTlsVerify === false
+    if (upstreamTls && !(typeof o.upstream === 'string' && o.upstream.startsWith('https:')))
+      throw new UsageError(
+        '--upstream-ca, --upstream-client-cert/-key and --no-upstream-tls-verify need an https --upstream (in kong.yml: the service fields)',
+      )
     set({
       kind: 'gateway',
       input: {
@@ -327,6 +370,13 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         stateDir: o.state,
         signer: withKeys(o),
         listen: o.listen,
+        listenSsl: o.listenSsl,
+        sslCert: o.sslCert,
+        sslKey: o.sslKey,
+        upstreamCa: o.upstreamCa,
+        upstreamClientCert: o.upstreamClientCert,
+        upstreamClientKey: o.upstreamClientKey,
+        upstreamTlsVerify: o.upstreamTlsVerify !== false,
         adminListen: o.adminListen,
         clientBodyBufferSize: o.clientBodyBufferSize,
         clientMaxBodySize: o.clientMaxBodySize,

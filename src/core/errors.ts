@@ -213,6 +213,12 @@ export const ERRORS = {
     status: 504,
     description: 'gateway: the upstream timed out',
   },
+  ERR_UPSTREAM_TLS: {
+    class: 'UpstreamError',
+    status: 502,
+    description:
+      'gateway: TLS to the upstream failed (untrusted, name mismatch, expired, client certificate refused); the log says which',
+  },
   ERR_LISTEN_FAILED: {
     class: 'UpstreamJwtError',
     status: 500,

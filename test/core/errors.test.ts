@@ -67,6 +67,8 @@ const RAISED: Record<ErrorCode, () => UpstreamJwtError> = {
   ERR_JWKS_UNAVAILABLE: () => new VerifierUnavailableError('ERR_JWKS_UNAVAILABLE', 'm'),
   ERR_UPSTREAM_UNREACHABLE: () => new UpstreamError('ERR_UPSTREAM_UNREACHABLE', 'm'),
   ERR_UPSTREAM_TIMEOUT: () => new UpstreamError('ERR_UPSTREAM_TIMEOUT', 'm'),
+  ERR_UPSTREAM_TLS: () =>
+    new UpstreamError('ERR_UPSTREAM_TLS', 'm', { upstream: 'h:443', reason: 'why' }),
   ERR_LISTEN_FAILED: () => new UpstreamJwtError('ERR_LISTEN_FAILED', 'm'),
   ERR_USAGE: () => new UsageError('m'),
   ERR_FILE_EXISTS: () => new UpstreamJwtError('ERR_FILE_EXISTS', 'm'),

@@ -228,6 +228,16 @@ export const ANSWERS: Readonly<Record<string, Answer>> = {
     result.setHeaders[args[0].toLowerCase()] = args[1]
     return { value: undefined }
   },
+  'kong.service.request.set_headers': (_req, result, args) => {
+    const headers = args[0]
+    if (typeof headers !== 'object' || headers === null)
+      return { error: 'bad argument to set_headers' }
+    for (const [k, v] of Object.entries(headers)) {
+      if (typeof v !== 'string') return { error: 'bad argument to set_headers' }
+      result.setHeaders[k.toLowerCase()] = v
+    }
+    return { value: undefined }
+  },
   'kong.log.err': (req, result, args) => {
     if (req.failLog) return { error: 'log buffer full' }
     result.logs.push(args.join(''))

@@ -120,6 +120,12 @@ export interface VerifyInput {
   readonly legacyX5c: boolean
   readonly requireBinding: boolean
   readonly payloadHash: 'required' | 'optional'
+  /** Request headers as received (`--header`), names in lower case. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly signatureMode: 'jwt' | 'http-signature' | 'both'
+  readonly signatureLabel: string
+  /** Required `tag`; `false` for any. */
+  readonly signatureTag: string | false
 }
 
 export { UsageError }
@@ -213,15 +219,18 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           '--body-file <file>',
           'body to hash; "-" reads standard input (default: stdin when piped)',
         )
-        .option('-X, --method <method>', 'request method (for bind_request)')
-        .option('--url <url>', 'request URL as forwarded to the upstream (for bind_request)')
+        .option('-X, --method <method>', 'request method (for bind_request and signatures)')
+        .option(
+          '--url <url>',
+          'request URL as forwarded to the upstream (for bind_request and signatures)',
+        )
         .option('--service <name>', 'Kong service name (the default audience)')
         .option('--consumer-id <id>', 'authenticated consumer id')
         .option('--consumer-name <name>', 'authenticated consumer username')
         .option('--consumer-custom-id <id>', 'authenticated consumer custom_id')
         .option(
           '-H, --request-header <name:value>',
-          'a request header (repeatable), for headers_to_claims',
+          'a request header (repeatable), for headers_to_claims and the signed content-type',
           header,
         )
         .option('--json', 'print header name, value, token and claims as JSON'),
@@ -461,8 +470,24 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     .option('--jwks <file|url>', 'JWK Set to find the key by kid')
     .option('--issuer <iss>', 'expected issuer')
     .option('--audience <aud>', 'expected audience')
-    .option('-X, --method <method>', 'request method, for htm')
-    .option('--url <url>', 'absolute request URL, for htu and htq')
+    .option('-X, --method <method>', 'request method, for htm and @method')
+    .option('--url <url>', 'absolute request URL, for htu, htq and @target-uri')
+    .option(
+      '-H, --header <name:value>',
+      'a request header as received (repeatable): Signature-Input, Signature, Content-Digest, Content-Type, the JWT',
+      header,
+    )
+    .addOption(
+      new Option('--signature-mode <mode>', 'what proves the request (as the signer)')
+        .choices(['jwt', 'http-signature', 'both'])
+        .default('jwt'),
+    )
+    .option('--signature-label <label>', 'label of the HTTP Message Signature', 'sig1')
+    .option(
+      '--signature-tag <tag>',
+      'required tag of the HTTP Message Signature; "" accepts any',
+      'kong-upstream-jwt',
+    )
     .option(
       '--clock-tolerance <seconds>',
       'leeway for exp, nbf and iat',
@@ -483,9 +508,11 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     )
     .option('--json', 'print { valid, code, claims } as JSON')
     .action((o) => {
+      const headers: Record<string, string> = o.header ?? {}
       const given = [o.token, o.tokenFile].filter((v) => v !== undefined).length
       if (given > 1) throw new UsageError('give the token with --token or --token-file, not both')
-      if (given === 0 && o.bodyFile === '-') {
+      const needsToken = o.signatureMode !== 'http-signature' && headers.jwt === undefined
+      if (needsToken && given === 0 && o.bodyFile === '-') {
         throw new UsageError('standard input cannot hold both the token and the body')
       }
       if (!o.ca && !o.cert && !o.jwks)
@@ -509,6 +536,10 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           legacyX5c: o.legacyX5c === true,
           requireBinding: o.requireBinding === true,
           payloadHash: o.payloadHash,
+          headers,
+          signatureMode: o.signatureMode,
+          signatureLabel: o.signatureLabel,
+          signatureTag: o.signatureTag === '' ? false : o.signatureTag,
         },
       })
     })

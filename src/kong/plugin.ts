@@ -2,8 +2,8 @@
  * The Kong plugin: a drop-in replacement for the Lua `kong-upstream-jwt`, run by Kong's
  * JavaScript plugin server (`kong-js-pluginserver`, npm `kong-pdk`). Each `kong.*` call is a
  * round trip to Kong, so the reads are batched and the plugin makes 4 calls for a request
- * without a body, 5 with one; `bind_request` adds 4 (method, upstream URI, query, upstream
- * Host), and the service read when `audience` is set.
+ * without a body, 5 with one; `bind_request` or a `signature_mode` other than `jwt` adds 4
+ * (method, upstream URI, query, upstream Host), and the service read when `audience` is set.
  * @module
  */
 
@@ -39,6 +39,7 @@ export interface KongPdk {
   readonly service: {
     readonly request: {
       set_header(name: string, value: string): Promise<unknown>
+      set_headers(headers: Record<string, string>): Promise<unknown>
     }
   }
   readonly log: { err(...args: string[]): Promise<unknown> }
@@ -120,7 +121,7 @@ export class UpstreamJwtPlugin {
     try {
       const signer = await this.#signer
       const options = this.#options
-      const bind = options.bind_request
+      const bind = options.bind_request || options.signature_mode !== 'jwt'
       const [rawHeaders, consumer, service, reads] = await Promise.all([
         kong.request.get_headers(),
         kong.client.get_consumer(),
@@ -166,10 +167,17 @@ export class UpstreamJwtPlugin {
           ? { id: consumer.id, username: consumer.username, custom_id: consumer.custom_id }
           : undefined,
         headers,
+        // An HTTP Message Signature covers @method and @target-uri: the request as forwarded.
         ...(reads ? forwarded(reads, service) : {}),
       }
-      const issued = await signer.issue(facts)
-      await kong.service.request.set_header(signer.headerName, issued.value)
+      if (options.signature_mode === 'jwt') {
+        const issued = await signer.issue(facts)
+        await kong.service.request.set_header(signer.headerName, issued.value)
+      } else {
+        // One round trip for the JWT, Content-Digest, Signature-Input and Signature.
+        const signed = await signer.signRequest(facts)
+        await kong.service.request.set_headers({ ...signed.headers })
+      }
     } catch (err) {
       const known = err instanceof UpstreamJwtError
       const code: ErrorCode = known ? err.code : 'ERR_INTERNAL'

@@ -8,6 +8,7 @@ import {
   BodyHashMismatchError,
   CertificateError,
   ClaimInvalidError,
+  ComponentNotCoveredError,
   ConfigError,
   ERRORS,
   type ErrorCode,
@@ -59,6 +60,7 @@ const RAISED: Record<ErrorCode, () => UpstreamJwtError> = {
   ERR_CLAIM_INVALID: () => new ClaimInvalidError('iss', 'm'),
   ERR_BODY_HASH_MISMATCH: () => new BodyHashMismatchError('m'),
   ERR_BINDING_MISMATCH: () => new BindingMismatchError('htm', 'm'),
+  ERR_COMPONENT_NOT_COVERED: () => new ComponentNotCoveredError('content-digest', 'm'),
   ERR_TOKEN_REPLAYED: () => new TokenReplayedError(),
   ERR_REPLAY_STORE_UNAVAILABLE: () =>
     new VerifierUnavailableError('ERR_REPLAY_STORE_UNAVAILABLE', 'm'),

@@ -166,3 +166,26 @@ export function forwardedUri(
     ? `${scheme}://${authority}${path}`
     : `${scheme}://${authority}${path}?${query}`
 }
+
+/**
+ * Splits an absolute request URL into the parts {@link forwardedUri} takes, raw: no decoding and
+ * no dot-segment removal (WHATWG `URL` would normalise both, and the signer signed the bytes
+ * as sent). The fragment is dropped. Returns `undefined` when the URL is not absolute.
+ *
+ * @example
+ * ```ts
+ * forwardedTarget('http://Orders:80/a%2Fb?x=1') // { scheme: 'http', host: 'Orders:80', path: '/a%2Fb', query: 'x=1' }
+ * ```
+ */
+export function forwardedTarget(url: string): Required<ForwardedTarget> | undefined {
+  const origin = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(url)
+  if (!origin) return undefined
+  const rest = url.slice(origin[0].length).split('#')[0]!
+  const q = rest.indexOf('?')
+  return {
+    scheme: origin[1]!,
+    host: origin[2]!,
+    path: q === -1 ? rest : rest.slice(0, q),
+    query: q === -1 ? '' : rest.slice(q + 1),
+  }
+}

@@ -48,9 +48,10 @@ test('every kong.yml example in the README is a configuration the gateway accept
 })
 
 test('every CLI line in the README parses', () => {
-  const lines = [...readme.matchAll(/^\s*(?:echo .*\| )?kong-upstream-jwt (.+)$/gm)].map(
-    (m) => m[1] ?? '',
-  )
+  // Bare lines, piped input (`echo … |`) and captured output (`VAR=$(kong-upstream-jwt …)`).
+  const lines = [
+    ...readme.matchAll(/^\s*(?:echo .*\| |[A-Z_]+=\$\()?kong-upstream-jwt (.+?)\)?$/gm),
+  ].map((m) => m[1] ?? '')
   assert.ok(lines.length >= 5)
   for (const line of lines) {
     // Drop the optional-flag brackets and shell continuations of the synopsis lines.

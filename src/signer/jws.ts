@@ -133,9 +133,11 @@ export function signCompactCallback(
     try {
       sig = sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input)
     } catch (err) {
-      return done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')
+      done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')
+      return
     }
-    return done(null, `${input}.${sig.toString('base64url')}`)
+    done(null, `${input}.${sig.toString('base64url')}`)
+    return
   }
   sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input, (err, sig) => {
     if (err) done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')

@@ -23,6 +23,7 @@ export {
   BodyHashMismatchError,
   CertificateError,
   ClaimInvalidError,
+  ComponentNotCoveredError,
   ConfigError,
   ERRORS,
   type ErrorCode,
@@ -53,11 +54,13 @@ export {
 } from './options/table.js'
 export type { UpstreamClaims } from './signer/claims.js'
 export type { ConsumerRef, EntityRef, RequestFacts } from './signer/facts.js'
+export type { HttpSignatureHeaders } from './signer/http-signature.js'
 export type { PublicJwk, SignerLogger } from './signer/key-store.js'
 export {
   createSigner,
   type IssuedToken,
   type JsonWebKeySet,
+  type SignedRequest,
   type Signer,
   type SignerContext,
 } from './signer/signer.js'

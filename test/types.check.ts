@@ -59,6 +59,14 @@ export const sharedVerifier = (verifier: Verifier): Parameters<typeof expressUps
 export const expressToken = (req: Request): VerifiedToken | undefined => req.upstreamJwt
 export const fastifyToken = (req: FastifyRequest): VerifiedToken | null => req.upstreamJwt
 
+export const sigMode: SignerOptions = { signature_mode: 'both', signature_label: 'gw' }
+// @ts-expect-error draft-cavage signatures are not offered
+export const cavage: SignerOptions = { signature_mode: 'cavage' }
+// An HTTP Message Signature has no aud: audience may be left out in that mode only.
+export const verifySig: VerifierOptions = { pinned: ['cert.pem'], signatureMode: 'http-signature' }
+// @ts-expect-error in both mode the JWT's audience must be chosen
+export const bothNoAudience: VerifierOptions = { ca: 'ca.pem', signatureMode: 'both' }
+export const coverageCode: ErrorCode = 'ERR_COMPONENT_NOT_COVERED'
 // ERR_INTERNAL goes on the wire (middleware, Kong plugin, CLI), so it is a code of the union.
 export const internal: ErrorCode = 'ERR_INTERNAL'
 // @ts-expect-error a KeyError cannot carry a verifier's code: each code has one class

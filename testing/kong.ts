@@ -4,7 +4,6 @@
  * call of an event from a request fixture, as Kong would, until the event returns.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { access } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { connect, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -57,15 +56,16 @@ export async function startPluginServer(
   let out = ''
   child.stdout?.on('data', (d) => (out += d))
   child.stderr?.on('data', (d) => (out += d))
-  for (let i = 0; i < 200; i++) {
+  // Ready means a connection is accepted, not that the socket file exists: the file appears at
+  // bind(), before listen(), and a loaded machine can take seconds to load the plugins.
+  const deadline = Date.now() + 30_000
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`plugin server exited: ${out}`)
-    if (
-      await access(socket).then(
-        () => true,
-        () => false,
-      )
-    )
-      break
+    if (await accepts(socket)) break
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`plugin server did not accept connections within 30 s: ${out}`)
+    }
     await new Promise((r) => setTimeout(r, 25))
   }
   return {
@@ -79,6 +79,16 @@ export async function startPluginServer(
         child.kill('SIGTERM')
       }),
   }
+}
+
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path, () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.once('error', () => resolve(false))
+  })
 }
 
 /** One MessagePack-RPC connection: `[0, id, method, params]` → `[1, id, error, result]`. */
@@ -209,6 +219,16 @@ function answer(
         return { error: 'bad argument to set_header' }
       result.setHeaders[args[0].toLowerCase()] = args[1]
       return { value: undefined }
+    case 'kong.service.request.set_headers': {
+      const headers = args[0]
+      if (typeof headers !== 'object' || headers === null)
+        return { error: 'bad argument to set_headers' }
+      for (const [k, v] of Object.entries(headers)) {
+        if (typeof v !== 'string') return { error: 'bad argument to set_headers' }
+        result.setHeaders[k.toLowerCase()] = v
+      }
+      return { value: undefined }
+    }
     case 'kong.log.err':
       if (req.failLog) return { error: 'log buffer full' }
       result.logs.push(args.join(''))

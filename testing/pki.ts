@@ -33,6 +33,7 @@ export async function issue(
     notBefore?: Date
     notAfter?: Date
     keyUsage?: number | null
+    altNames?: readonly string[]
   } = {},
 ): Promise<Issued> {
   const keys = await generateKeyPair(specFor(alg))

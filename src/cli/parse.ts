@@ -84,6 +84,15 @@ export interface GatewayInput {
   readonly stateDir: string | undefined
   readonly signer: SignerOptions
   readonly listen: { host: string; port: number } | undefined
+  /** HTTPS listener and its default certificate (Kong's proxy_listen ssl, ssl_cert, ssl_cert_key). */
+  readonly listenSsl: { host: string; port: number } | undefined
+  readonly sslCert: string | undefined
+  readonly sslKey: string | undefined
+  /** Quick mode, https upstream: CA file to trust, client certificate and key, verification. */
+  readonly upstreamCa: string | undefined
+  readonly upstreamClientCert: string | undefined
+  readonly upstreamClientKey: string | undefined
+  readonly upstreamTlsVerify: boolean
   readonly adminListen: { host: string; port: number } | false | undefined
   readonly clientBodyBufferSize: number
   readonly clientMaxBodySize: number
@@ -111,6 +120,12 @@ export interface VerifyInput {
   readonly legacyX5c: boolean
   readonly requireBinding: boolean
   readonly payloadHash: 'required' | 'optional'
+  /** Request headers as received (`--header`), names in lower case. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly signatureMode: 'jwt' | 'http-signature' | 'both'
+  readonly signatureLabel: string
+  /** Required `tag`; `false` for any. */
+  readonly signatureTag: string | false
 }
 
 export { UsageError }
@@ -204,15 +219,18 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           '--body-file <file>',
           'body to hash; "-" reads standard input (default: stdin when piped)',
         )
-        .option('-X, --method <method>', 'request method (for bind_request)')
-        .option('--url <url>', 'request URL as forwarded to the upstream (for bind_request)')
+        .option('-X, --method <method>', 'request method (for bind_request and signatures)')
+        .option(
+          '--url <url>',
+          'request URL as forwarded to the upstream (for bind_request and signatures)',
+        )
         .option('--service <name>', 'Kong service name (the default audience)')
         .option('--consumer-id <id>', 'authenticated consumer id')
         .option('--consumer-name <name>', 'authenticated consumer username')
         .option('--consumer-custom-id <id>', 'authenticated consumer custom_id')
         .option(
           '-H, --request-header <name:value>',
-          'a request header (repeatable), for headers_to_claims',
+          'a request header (repeatable), for headers_to_claims and the signed content-type',
           header,
         )
         .option('--json', 'print header name, value, token and claims as JSON'),
@@ -274,6 +292,26 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           parseListen,
         )
         .option(
+          '--listen-ssl <host:port>',
+          'HTTPS proxy listener (Kong proxy_listen ... ssl), with --ssl-cert and --ssl-key',
+          parseListen,
+        )
+        .option('--ssl-cert <file>', 'default certificate (chain) of --listen-ssl (ssl_cert)')
+        .option('--ssl-key <file>', 'its private key (ssl_cert_key)')
+        .option(
+          '--upstream-ca <file>',
+          'quick mode: CA certificate(s) to trust for an https --upstream',
+        )
+        .option(
+          '--upstream-client-cert <file>',
+          'quick mode: client certificate (chain) presented to the upstream',
+        )
+        .option('--upstream-client-key <file>', 'its private key')
+        .option(
+          '--no-upstream-tls-verify',
+          "quick mode: don't verify the upstream's certificate (tls_verify: false)",
+        )
+        .option(
           '--admin-listen <host:port|off>',
           'admin listener: /status, /metrics, JWKS (default 127.0.0.1:8001)',
           (v: string) => (v === 'off' ? false : parseListen(v)),
@@ -309,6 +347,20 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
       throw new UsageError(
         'give exactly one of --config kong.yml, --upstream URL (with --key/--cert) or --demo',
       )
+    if (o.demo === true && o.listenSsl !== undefined)
+      throw new UsageError('--listen-ssl is for --config or --upstream, not --demo')
+    if ((o.listenSsl === undefined) !== (o.sslCert === undefined || o.sslKey === undefined))
+      throw new UsageError('--listen-ssl, --ssl-cert and --ssl-key go together')
+    if ((o.upstreamClientCert === undefined) !== (o.upstreamClientKey === undefined))
+      throw new UsageError('--upstream-client-cert and --upstream-client-key go together')
+    const upstreamTls =
+      o.upstreamCa !== undefined ||
+      o.upstreamClientCert !== undefined ||
+      o.upstreamTlsVerify === false
+    if (upstreamTls && !(typeof o.upstream === 'string' && o.upstream.startsWith('https:')))
+      throw new UsageError(
+        '--upstream-ca, --upstream-client-cert/-key and --no-upstream-tls-verify need an https --upstream (in kong.yml: the service fields)',
+      )
     set({
       kind: 'gateway',
       input: {
@@ -318,6 +370,13 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         stateDir: o.state,
         signer: withKeys(o),
         listen: o.listen,
+        listenSsl: o.listenSsl,
+        sslCert: o.sslCert,
+        sslKey: o.sslKey,
+        upstreamCa: o.upstreamCa,
+        upstreamClientCert: o.upstreamClientCert,
+        upstreamClientKey: o.upstreamClientKey,
+        upstreamTlsVerify: o.upstreamTlsVerify !== false,
         adminListen: o.adminListen,
         clientBodyBufferSize: o.clientBodyBufferSize,
         clientMaxBodySize: o.clientMaxBodySize,
@@ -411,8 +470,24 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     .option('--jwks <file|url>', 'JWK Set to find the key by kid')
     .option('--issuer <iss>', 'expected issuer')
     .option('--audience <aud>', 'expected audience')
-    .option('-X, --method <method>', 'request method, for htm')
-    .option('--url <url>', 'absolute request URL, for htu and htq')
+    .option('-X, --method <method>', 'request method, for htm and @method')
+    .option('--url <url>', 'absolute request URL, for htu, htq and @target-uri')
+    .option(
+      '-H, --header <name:value>',
+      'a request header as received (repeatable): Signature-Input, Signature, Content-Digest, Content-Type, the JWT',
+      header,
+    )
+    .addOption(
+      new Option('--signature-mode <mode>', 'what proves the request (as the signer)')
+        .choices(['jwt', 'http-signature', 'both'])
+        .default('jwt'),
+    )
+    .option('--signature-label <label>', 'label of the HTTP Message Signature', 'sig1')
+    .option(
+      '--signature-tag <tag>',
+      'required tag of the HTTP Message Signature; "" accepts any',
+      'kong-upstream-jwt',
+    )
     .option(
       '--clock-tolerance <seconds>',
       'leeway for exp, nbf and iat',
@@ -433,9 +508,11 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     )
     .option('--json', 'print { valid, code, claims } as JSON')
     .action((o) => {
+      const headers: Record<string, string> = o.header ?? {}
       const given = [o.token, o.tokenFile].filter((v) => v !== undefined).length
       if (given > 1) throw new UsageError('give the token with --token or --token-file, not both')
-      if (given === 0 && o.bodyFile === '-') {
+      const needsToken = o.signatureMode !== 'http-signature' && headers.jwt === undefined
+      if (needsToken && given === 0 && o.bodyFile === '-') {
         throw new UsageError('standard input cannot hold both the token and the body')
       }
       if (!o.ca && !o.cert && !o.jwks)
@@ -459,6 +536,10 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           legacyX5c: o.legacyX5c === true,
           requireBinding: o.requireBinding === true,
           payloadHash: o.payloadHash,
+          headers,
+          signatureMode: o.signatureMode,
+          signatureLabel: o.signatureLabel,
+          signatureTag: o.signatureTag === '' ? false : o.signatureTag,
         },
       })
     })

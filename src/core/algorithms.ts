@@ -35,8 +35,20 @@ export interface AlgorithmSpec {
    * The HTTP Message Signatures algorithm name (RFC 9421 §6.2.2), where the registry has one
    * for this JWS algorithm. For EdDSA it holds for Ed25519 keys only (`ed25519`); Ed448 has none.
    */
-  readonly rfc9421?: string
+  readonly rfc9421?: HttpSignatureAlgorithm
 }
+
+/** The RFC 9421 algorithm names this package signs and verifies with (§3.3). */
+export const HTTP_SIGNATURE_ALGORITHMS = [
+  'rsa-v1_5-sha256',
+  'rsa-pss-sha512',
+  'ecdsa-p256-sha256',
+  'ecdsa-p384-sha384',
+  'ed25519',
+] as const
+
+/** An RFC 9421 `alg` value this package supports. */
+export type HttpSignatureAlgorithm = (typeof HTTP_SIGNATURE_ALGORITHMS)[number]
 
 const RSA_TYPES = ['rsa'] as const
 const PSS_TYPES = ['rsa', 'rsa-pss'] as const
@@ -186,7 +198,41 @@ export function signKeyInput(key: KeyObject, alg: Algorithm): SignKeyObjectInput
  * rfc9421Algorithm('ES256', key) // 'ecdsa-p256-sha256'
  * ```
  */
-export function rfc9421Algorithm(alg: Algorithm, key?: KeyObject): string | undefined {
+export function rfc9421Algorithm(
+  alg: Algorithm,
+  key?: KeyObject,
+): HttpSignatureAlgorithm | undefined {
   if (alg === 'EdDSA' && key !== undefined && key.asymmetricKeyType !== 'ed25519') return undefined
   return SPECS[alg].rfc9421
+}
+
+/**
+ * The JWS algorithm behind an RFC 9421 algorithm name, or `undefined` for a name this package
+ * does not support (HMAC, or anything not in {@link HTTP_SIGNATURE_ALGORITHMS}).
+ *
+ * @example
+ * ```ts
+ * jwsAlgorithmFor('rsa-pss-sha512') // 'PS512'
+ * ```
+ */
+export function jwsAlgorithmFor(name: string): Algorithm | undefined {
+  for (const alg of ALGORITHMS) if (SPECS[alg].rfc9421 === name) return alg
+  return undefined
+}
+
+/**
+ * Why `alg` cannot sign HTTP Message Signatures, or `undefined` when it can: the reason
+ * `signature_mode` http-signature and both refuse it when the configuration is loaded.
+ *
+ * @example
+ * ```ts
+ * httpSignatureProblem('RS384') // 'RFC 9421 defines no algorithm for RS384; …'
+ * ```
+ */
+export function httpSignatureProblem(alg: Algorithm): string | undefined {
+  if (SPECS[alg].rfc9421) return undefined
+  const usable = ALGORITHMS.filter((a) => SPECS[a].rfc9421)
+    .map((a) => `${a} (${SPECS[a].rfc9421})`)
+    .join(', ')
+  return `RFC 9421 defines no algorithm for ${alg}; HTTP Message Signatures need one of ${usable}`
 }

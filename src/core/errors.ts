@@ -159,12 +159,13 @@ export const ERRORS = {
   ERR_TOKEN_EXPIRED: {
     class: 'TokenExpiredError',
     status: 401,
-    description: '`exp` has passed, or the token is older than `maxTokenAge`',
+    description:
+      "`exp` has passed, or the token is older than `maxTokenAge`, or an HTTP Message Signature's `expires` has passed",
   },
   ERR_TOKEN_NOT_YET_VALID: {
     class: 'TokenNotYetValidError',
     status: 401,
-    description: '`nbf` is in the future',
+    description: "`nbf`, or an HTTP Message Signature's `created`, is in the future",
   },
   ERR_CLAIM_INVALID: {
     class: 'ClaimInvalidError',
@@ -174,17 +175,23 @@ export const ERRORS = {
   ERR_BODY_HASH_MISMATCH: {
     class: 'BodyHashMismatchError',
     status: 401,
-    description: '`payloadhash` does not match the body received',
+    description: '`payloadhash`, or `Content-Digest` (RFC 9530), does not match the body received',
   },
   ERR_BINDING_MISMATCH: {
     class: 'BindingMismatchError',
     status: 401,
     description: '`htm`, `htu` or `htq` does not match the request',
   },
+  ERR_COMPONENT_NOT_COVERED: {
+    class: 'ComponentNotCoveredError',
+    status: 401,
+    description:
+      'an HTTP Message Signature does not cover a required component (`@method`, `@target-uri`, `content-digest`, …)',
+  },
   ERR_TOKEN_REPLAYED: {
     class: 'TokenReplayedError',
     status: 401,
-    description: "the token's `jti` was seen before",
+    description: "the token's `jti`, or an HTTP Message Signature's `nonce`, was seen before",
   },
   ERR_REPLAY_STORE_UNAVAILABLE: {
     class: 'VerifierUnavailableError',
@@ -205,6 +212,12 @@ export const ERRORS = {
     class: 'UpstreamError',
     status: 504,
     description: 'gateway: the upstream timed out',
+  },
+  ERR_UPSTREAM_TLS: {
+    class: 'UpstreamError',
+    status: 502,
+    description:
+      'gateway: TLS to the upstream failed (untrusted, name mismatch, expired, client certificate refused); the log says which',
   },
   ERR_LISTEN_FAILED: {
     class: 'UpstreamJwtError',
@@ -431,17 +444,20 @@ export class CertificateError extends VerificationError {
   }
 }
 
-/** `exp` (or `maxTokenAge`) has passed (`ERR_TOKEN_EXPIRED`). */
+/**
+ * `exp` (or `maxTokenAge`) has passed, or an HTTP Message Signature's `expires`
+ * (`ERR_TOKEN_EXPIRED`).
+ */
 export class TokenExpiredError extends VerificationError {
-  constructor(message: string, claim: 'exp' | 'iat') {
+  constructor(message: string, claim: 'exp' | 'iat' | 'expires') {
     super('ERR_TOKEN_EXPIRED', message, { claim })
   }
 }
 
-/** `nbf` is in the future (`ERR_TOKEN_NOT_YET_VALID`). */
+/** `nbf`, or a signature's `created`, is in the future (`ERR_TOKEN_NOT_YET_VALID`). */
 export class TokenNotYetValidError extends VerificationError {
-  constructor(message: string) {
-    super('ERR_TOKEN_NOT_YET_VALID', message, { claim: 'nbf' })
+  constructor(message: string, claim: 'nbf' | 'created' = 'nbf') {
+    super('ERR_TOKEN_NOT_YET_VALID', message, { claim })
   }
 }
 
@@ -452,10 +468,23 @@ export class ClaimInvalidError extends VerificationError {
   }
 }
 
-/** `payloadhash` does not match the body received (`ERR_BODY_HASH_MISMATCH`). */
+/**
+ * `payloadhash`, or the `Content-Digest` header (RFC 9530), does not match the body received
+ * (`ERR_BODY_HASH_MISMATCH`).
+ */
 export class BodyHashMismatchError extends VerificationError {
-  constructor(message: string) {
-    super('ERR_BODY_HASH_MISMATCH', message, { claim: 'payloadhash' })
+  constructor(message: string, claim: 'payloadhash' | 'content-digest' = 'payloadhash') {
+    super('ERR_BODY_HASH_MISMATCH', message, { claim })
+  }
+}
+
+/**
+ * An HTTP Message Signature does not cover a component the verifier requires, e.g.
+ * `content-digest` (`ERR_COMPONENT_NOT_COVERED`); `claim` names the component.
+ */
+export class ComponentNotCoveredError extends VerificationError {
+  constructor(component: string, message: string) {
+    super('ERR_COMPONENT_NOT_COVERED', message, { claim: component })
   }
 }
 
@@ -466,10 +495,16 @@ export class BindingMismatchError extends VerificationError {
   }
 }
 
-/** The token's `jti` was seen before (`ERR_TOKEN_REPLAYED`). */
+/** The token's `jti`, or a signature's `nonce`, was seen before (`ERR_TOKEN_REPLAYED`). */
 export class TokenReplayedError extends VerificationError {
-  constructor() {
-    super('ERR_TOKEN_REPLAYED', 'token was already used (jti seen before)', { claim: 'jti' })
+  constructor(claim: 'jti' | 'nonce' = 'jti') {
+    super(
+      'ERR_TOKEN_REPLAYED',
+      claim === 'jti'
+        ? 'token was already used (jti seen before)'
+        : 'signature was already used (nonce seen before)',
+      { claim },
+    )
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Kong's declarative configuration (`kong.yml`, `_format_version: "3.0"`), the subset the
- * gateway runs: services, routes, consumers, and the `kong-upstream-jwt` and `key-auth` plugins.
+ * gateway runs: services, routes, consumers, the `kong-upstream-jwt` and `key-auth` plugins, and
+ * the TLS entities (`certificates`, `ca_certificates`, `snis`; see config-tls.ts).
  * Anything else is refused by name, never silently ignored.
  * @module
  */
@@ -21,6 +22,14 @@ import {
   str,
   strings,
 } from './config-fields.js'
+import {
+  type CertificateEntry,
+  parseTlsEntities,
+  serviceTls,
+  TLS_SERVICE_FIELDS,
+  type TlsEntities,
+  type UpstreamTls,
+} from './config-tls.js'
 
 export { GatewayConfigError }
 
@@ -51,6 +60,8 @@ export interface ServiceEntry {
   readonly write_timeout: number
   readonly retries: number
   readonly plugins: readonly PluginEntry[]
+  /** https only: trust, verification and client certificate (Kong's `tls_verify`, …). */
+  readonly tls?: UpstreamTls | undefined
 }
 
 export interface RouteEntry {
@@ -79,9 +90,21 @@ export interface GatewayConfig {
   readonly routes: readonly RouteEntry[]
   readonly plugins: readonly PluginEntry[]
   readonly consumers: readonly ConsumerEntry[]
+  /** `certificates` entities: the HTTPS listener serves those with `snis` by name. */
+  readonly certificates?: readonly CertificateEntry[]
 }
 
-const TOP = ['_format_version', '_transform', 'services', 'routes', 'plugins', 'consumers']
+const TOP = [
+  '_format_version',
+  '_transform',
+  'services',
+  'routes',
+  'plugins',
+  'consumers',
+  'certificates',
+  'ca_certificates',
+  'snis',
+]
 const SERVICE = [
   'name',
   'id',
@@ -98,6 +121,7 @@ const SERVICE = [
   'plugins',
   'tags',
   'enabled',
+  ...TLS_SERVICE_FIELDS,
 ]
 const ROUTE = [
   'name',
@@ -191,6 +215,7 @@ export function signerOptionsOf(entry: PluginEntry): SignerOptions {
 function service(
   value: unknown,
   index: number,
+  tlsEntities: TlsEntities,
 ): ServiceEntry & { routesRaw: unknown[]; pluginsRaw: unknown[] } {
   const raw = object(value, `services[${index}]`)
   const name =
@@ -242,6 +267,7 @@ function service(
     write_timeout: int(raw, 'write_timeout', where, 60_000, 1, 2 ** 31 - 2),
     retries: int(raw, 'retries', where, 5, 0, 32_767),
     plugins: [],
+    tls: serviceTls(raw, where, protocol, tlsEntities),
     routesRaw: list(raw.routes, `${where}: "routes"`),
     pluginsRaw: list(raw.plugins, `${where}: "plugins"`),
   }
@@ -341,9 +367,10 @@ export function parseConfig(input: unknown): GatewayConfig {
   if (version !== '3.0' && version !== '2.1' && version !== '1.1') {
     fail('the configuration: "_format_version" must be "3.0" (or 2.1/1.1)')
   }
+  const tlsEntities = parseTlsEntities(raw)
   const services = new Map<string, ServiceEntry & { routesRaw: unknown[]; pluginsRaw: unknown[] }>()
   list(raw.services, '"services"').forEach((v, i) => {
-    const s = service(v, i)
+    const s = service(v, i, tlsEntities)
     if (services.has(s.name)) fail(`service ${s.name}: defined twice`)
     services.set(s.name, s)
     services.set(s.id, s)
@@ -396,6 +423,7 @@ export function parseConfig(input: unknown): GatewayConfig {
     routes: routes.map(({ pluginsRaw: _p, ...r }) => r),
     plugins: global,
     consumers,
+    certificates: [...tlsEntities.certificates.values()],
   }
   // Fail closed: a route that would proxy without signing is a configuration error.
   for (const r of config.routes) {

@@ -34,6 +34,13 @@ export class Exchange {
   /** The Host header sent upstream. */
   upstreamHost = ''
   token: IssuedToken | undefined = undefined
+  /**
+   * Every header of `signature_mode` http-signature or both (the JWT, `Content-Digest`,
+   * `Signature-Input`, `Signature`); unset in jwt mode, where `token` is the one header.
+   */
+  signedHeaders: Readonly<Record<string, string>> | undefined = undefined
+  /** The HTTP Message Signature's nonce (the `jti` in both mode), for the access log. */
+  nonce: string | undefined = undefined
   signMs: number | undefined = undefined
   upstreamStarted = 0
   upstreamMs: number | undefined = undefined

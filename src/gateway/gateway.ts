@@ -3,10 +3,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { type Logger, pino } from 'pino'
 import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
-import { UpstreamJwtError } from '../core/errors.js'
+import { GatewayConfigError, UpstreamJwtError } from '../core/errors.js'
 import type { JsonWebKeySet } from '../signer/signer.js'
 import { createAdminServer } from './admin.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
+import {
+  createHttpsListener,
+  type HttpsListener,
+  type ListenerTls,
+  loadListenerTls,
+  type SslFiles,
+} from './listener-tls.js'
 import { GatewayMetrics } from './metrics.js'
 import { createProxyHandler, exchangeOn } from './proxy.js'
 import { buildRuntime, type Runtime } from './runtime.js'
@@ -20,10 +27,21 @@ export interface ListenAddress {
 
 /** Options of `startGateway`. */
 export interface GatewayOptions {
-  /** A `kong.yml` path (reloaded on SIGHUP via `reload()` and when the file changes), or a config. */
-  readonly config: string | GatewayConfig | Record<string, unknown>
+  /**
+   * A `kong.yml` path (reloaded on SIGHUP via `reload()` and when the file changes), a config,
+   * or a function making one (called again on every reload).
+   */
+  readonly config:
+    | string
+    | GatewayConfig
+    | Record<string, unknown>
+    | (() => Promise<Record<string, unknown>>)
   /** Proxy listener; default 0.0.0.0:8000. */
   readonly listen?: ListenAddress
+  /** HTTPS proxy listener (Kong's `proxy_listen … ssl`); needs `ssl`. */
+  readonly listenSsl?: ListenAddress
+  /** The HTTPS listener's default certificate (chain) and key files (Kong's `ssl_cert`, `ssl_cert_key`). */
+  readonly ssl?: SslFiles
   /** Admin listener (status, metrics, JWKS); default 127.0.0.1:8001; `false` for none. */
   readonly adminListen?: ListenAddress | false
   /** Body bytes kept in memory before spooling to disk; default 1 MiB. */
@@ -63,6 +81,8 @@ export interface GatewayStatus {
 export interface Gateway {
   /** Base URL of the proxy listener. */
   readonly url: string
+  /** Base URL of the HTTPS listener, when there is one. */
+  readonly sslUrl: string | undefined
   /** Base URL of the admin listener, when there is one. */
   readonly adminUrl: string | undefined
   readonly metrics: GatewayMetrics
@@ -82,6 +102,7 @@ export interface Gateway {
 /** Reads a gateway configuration: a kong.yml path, Kong's declarative object, or a parsed one. */
 export async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConfig> {
   if (typeof source === 'string') return loadConfigFile(source)
+  if (typeof source === 'function') return parseConfig(await source())
   if (
     'routes' in source &&
     Array.isArray(source.routes) &&
@@ -94,7 +115,11 @@ export async function loadConfig(source: GatewayOptions['config']): Promise<Gate
 }
 
 /** Listens; a taken or forbidden address becomes a usage error. Resolves the base URL. */
-export function listenOn(server: Server, address: ListenAddress): Promise<string> {
+export function listenOn(
+  server: Server | HttpsListener['server'],
+  address: ListenAddress,
+  scheme = 'http',
+): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const where = `${address.host}:${address.port}`
@@ -112,7 +137,7 @@ export function listenOn(server: Server, address: ListenAddress): Promise<string
       server.removeAllListeners('error')
       const a = server.address() as AddressInfo
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
-      resolve(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${a.port}`)
+      resolve(`${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${a.port}`)
     })
   })
 }
@@ -160,7 +185,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     warn: (msg: string) => log.warn(msg),
     error: (msg: string) => log.error(msg),
   }
-  let runtime: Runtime = await buildRuntime(await loadConfig(options.config), {
+  if ((options.listenSsl === undefined) !== (options.ssl === undefined))
+    throw new GatewayConfigError(
+      'the HTTPS listener needs listenSsl with ssl (--listen-ssl with --ssl-cert and --ssl-key)',
+      { option: 'listenSsl' },
+    )
+  const firstConfig = await loadConfig(options.config)
+  const listenerTls: ListenerTls | undefined = options.ssl
+    ? await loadListenerTls(options.ssl, firstConfig.certificates ?? [])
+    : undefined
+  let runtime: Runtime = await buildRuntime(firstConfig, {
     env,
     logger: signerLog,
   })
@@ -168,7 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const upstreams = new Upstreams()
   let inFlight = 0
   let total = 0
-  const handle = createProxyHandler({
+  const handlerContext = {
     runtime: () => runtime,
     upstreams,
     metrics,
@@ -182,18 +216,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxSize: options.clientMaxBodySize ?? 0,
       tmpDir: options.tmpDir,
     },
-  })
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    inFlight++
-    total++
-    handle(req, res)
-  }
+  } as const
+  const counted =
+    (handle: ReturnType<typeof createProxyHandler>) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      inFlight++
+      total++
+      handle(req, res)
+    }
+  const onRequest = counted(createProxyHandler(handlerContext))
   const proxy = createServer(onRequest)
   // Handling 'checkContinue' stops node from sending 100 Continue by itself: the handler sends
   // it only once the request is routed, authenticated and within client_max_body_size.
   proxy.on('checkContinue', onRequest)
   proxy.on('clientError', onClientError)
   proxy.keepAliveTimeout = 60_000
+  // HTTPS listener (issue 14): the same handler, told the client spoke https.
+  const onTlsRequest = counted(createProxyHandler({ ...handlerContext, proto: 'https' }))
+  const https = listenerTls ? createHttpsListener(listenerTls, onTlsRequest) : undefined
+  if (https) {
+    https.server.on('checkContinue', onTlsRequest)
+    https.server.on('clientError', onClientError)
+    https.server.keepAliveTimeout = 60_000
+  }
   const startedAt = Date.now()
   const status = (): GatewayStatus => ({
     status: 'ok',
@@ -219,12 +264,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const url = await listenOn(proxy, options.listen ?? { host: '0.0.0.0', port: 8000 })
   let adminUrl: string | undefined
+  let sslUrl: string | undefined
   try {
+    sslUrl =
+      https && options.listenSsl
+        ? await listenOn(https.server, options.listenSsl, 'https')
+        : undefined
     adminUrl = admin
       ? await listenOn(admin, options.adminListen || { host: '127.0.0.1', port: 8001 })
       : undefined
   } catch (err) {
     proxy.close()
+    https?.server.close()
     throw err
   }
 
@@ -232,12 +283,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const reload = () => {
     reloading ??= (async () => {
       try {
-        const next = await buildRuntime(await loadConfig(options.config), {
+        const config = await loadConfig(options.config)
+        const nextTls = options.ssl
+          ? await loadListenerTls(options.ssl, config.certificates ?? [])
+          : undefined
+        const next = await buildRuntime(config, {
           env,
           logger: signerLog,
         })
+        if (nextTls) https?.update(nextTls)
         // Requests in flight keep the runtime they started with; signers hold no resources.
         runtime = next
+        upstreams.retain(next.config.services)
         log.info(
           { services: next.config.services.length, routes: next.config.routes.length },
           'configuration reloaded',
@@ -265,11 +322,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   const role = options.role ?? 'gateway'
-  log.info({ proxy: url, admin: adminUrl }, `kong-upstream-jwt ${role} ready`)
+  log.info({ proxy: url, proxy_ssl: sslUrl, admin: adminUrl }, `kong-upstream-jwt ${role} ready`)
 
   let closing: Promise<void> | undefined
   return {
     url,
+    sslUrl,
     adminUrl,
     metrics,
     status,
@@ -280,16 +338,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (watched) unwatchFile(watched)
         const closed = Promise.all([
           new Promise((r) => proxy.close(() => r(undefined))),
+          https ? new Promise((r) => https.server.close(() => r(undefined))) : undefined,
           admin ? new Promise((r) => admin.close(() => r(undefined))) : undefined,
         ])
         proxy.closeIdleConnections()
+        https?.server.closeIdleConnections()
         admin?.closeAllConnections()
         const deadline = Date.now() + (options.drainTimeout ?? 10_000)
         while (inFlight > 0 && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 20))
           proxy.closeIdleConnections()
+          https?.server.closeIdleConnections()
         }
         proxy.closeAllConnections()
+        https?.server.closeAllConnections()
         await closed
         await upstreams.close()
         runtime.close()

@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream'
 import { type Dispatcher, Pool } from 'undici'
 import { UpstreamError } from '../core/errors.js'
 import type { ServiceEntry } from './config.js'
+import { tlsFailureCause, upstreamConnect } from './upstream-tls.js'
 
 export { UpstreamError }
 
@@ -61,6 +62,14 @@ export function classifyUpstreamFailure(
   context: { afterHead: boolean; clientGone: boolean },
 ): UpstreamError | undefined {
   const code = codeOf(err)
+  // TLS to the upstream failed (issue 14): the cause in words, for the log.
+  const tlsCause = tlsFailureCause(err)
+  if (tlsCause !== undefined && !context.afterHead)
+    return new UpstreamError(
+      'ERR_UPSTREAM_TLS',
+      'An invalid response was received from the upstream server',
+      { cause: err, upstream: upstreamAddress(service), reason: tlsCause },
+    )
   const upstreams = UPSTREAM_CODES.has(code) || code.startsWith('HPE_')
   if (context.clientGone && !upstreams) return undefined
   if (CLIENT_CODES.has(code) && context.afterHead) return undefined
@@ -84,21 +93,34 @@ export type UpstreamRequest = Omit<Dispatcher.RequestOptions, 'origin' | 'body'>
   body?: Dispatcher.RequestOptions['body']
 }
 
+// A reload that changes the address or the TLS material gets a pool of its own. Service
+// entries are immutable, so the key is made once per entry, not per request.
+const poolKeys = new WeakMap<ServiceEntry, string>()
+function poolKey(service: ServiceEntry): string {
+  let key = poolKeys.get(service)
+  if (key === undefined) {
+    key = `${service.id}|${service.protocol}://${upstreamAddress(service)}|${service.tls?.fingerprint ?? ''}`
+    poolKeys.set(service, key)
+  }
+  return key
+}
+
 /** Keep-alive connection pools, one per service. */
 export class Upstreams {
   #pools = new Map<string, Pool>()
 
   pool(service: ServiceEntry): Pool {
-    let pool = this.#pools.get(service.id)
+    const key = poolKey(service)
+    let pool = this.#pools.get(key)
     if (!pool) {
       pool = new Pool(`${service.protocol}://${upstreamAddress(service)}`, {
         connections: 256,
         keepAliveTimeout: 60_000,
-        connect: { timeout: service.connect_timeout },
+        connect: upstreamConnect(service.connect_timeout, service.tls),
         headersTimeout: service.read_timeout,
         bodyTimeout: service.read_timeout,
       })
-      this.#pools.set(service.id, pool)
+      this.#pools.set(key, pool)
     }
     return pool
   }
@@ -140,6 +162,19 @@ export class Upstreams {
     }
     request.body = body()
     pool.stream(request as Dispatcher.RequestOptions, factory, callback)
+  }
+
+  /**
+   * After a reload: closes the pools no service of `services` uses any more (their requests
+   * in flight finish first), so old addresses and TLS material do not linger.
+   */
+  retain(services: readonly ServiceEntry[]): void {
+    const keep = new Set(services.map(poolKey))
+    for (const [key, pool] of this.#pools) {
+      if (keep.has(key)) continue
+      this.#pools.delete(key)
+      void pool.close().catch(() => pool.destroy())
+    }
   }
 
   async close(): Promise<void> {

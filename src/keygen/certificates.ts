@@ -7,6 +7,7 @@
 // module loads it, so programs that only sign or verify never get the global polyfill.
 import 'reflect-metadata'
 import { KeyObject, X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto'
+import { isIP } from 'node:net'
 import * as x509 from '@peculiar/x509'
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
@@ -99,6 +100,11 @@ export interface CertificateSpec {
   readonly notAfter?: Date
   /** Key usage of a leaf; default digitalSignature. `null` leaves the extension out. */
   readonly keyUsage?: number | null
+  /**
+   * subjectAltName entries (RFC 5280 §4.2.1.6) for a TLS server or client certificate:
+   * DNS names, and IP addresses (recognised by `net.isIP`).
+   */
+  readonly altNames?: readonly string[]
 }
 
 /** Key usage flags (RFC 5280 §4.2.1.3), re-exported for `CertificateSpec.keyUsage`. */
@@ -144,6 +150,13 @@ export async function issueCertificate(spec: CertificateSpec): Promise<NodeX509C
       ? x509.KeyUsageFlags.digitalSignature
       : spec.keyUsage
   if (usage !== null) extensions.push(new x509.KeyUsagesExtension(usage, true))
+  if (spec.altNames && spec.altNames.length > 0) {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(
+        spec.altNames.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })),
+      ),
+    )
+  }
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
       .toString('hex')

@@ -32,6 +32,7 @@ export interface KongPdk {
   readonly service: {
     readonly request: {
       set_header(name: string, value: string): Promise<unknown>
+      set_headers(headers: Record<string, string>): Promise<unknown>
       get_scheme(): Promise<string | undefined>
       get_host(): Promise<string | undefined>
       get_port(): Promise<number | undefined>
@@ -146,10 +147,19 @@ export class UpstreamJwtPlugin {
           ? { id: consumer.id, username: consumer.username, custom_id: consumer.custom_id }
           : undefined,
         headers,
-        ...(options.bind_request ? await this.#forwarded(kong) : {}),
+        // An HTTP Message Signature covers @method and @target-uri: the request as forwarded.
+        ...(options.bind_request || options.signature_mode !== 'jwt'
+          ? await this.#forwarded(kong)
+          : {}),
       }
-      const issued = await signer.issue(facts)
-      await kong.service.request.set_header(signer.headerName, issued.value)
+      if (options.signature_mode === 'jwt') {
+        const issued = await signer.issue(facts)
+        await kong.service.request.set_header(signer.headerName, issued.value)
+      } else {
+        // One round trip for the JWT, Content-Digest, Signature-Input and Signature.
+        const signed = await signer.signRequest(facts)
+        await kong.service.request.set_headers({ ...signed.headers })
+      }
     } catch (err) {
       const known = err instanceof UpstreamJwtError
       const code: ErrorCode = known ? err.code : 'ERR_INTERNAL'
@@ -171,7 +181,10 @@ export class UpstreamJwtPlugin {
     }
   }
 
-  /** The request as Kong will forward it, for `htm`/`htu`/`htq` (Kong 3.x PDK getters). */
+  /**
+   * The request as Kong will forward it, for `htm`/`htu`/`htq` and the signature's
+   * `@method`/`@target-uri` (Kong 3.x PDK getters).
+   */
   async #forwarded(
     kong: KongPdk,
   ): Promise<Pick<RequestFacts, 'method' | 'scheme' | 'host' | 'path' | 'query'>> {
@@ -185,7 +198,9 @@ export class UpstreamJwtPlugin {
       r.get_raw_query(),
     ])
     if (!method || !scheme || !host || !path) {
-      throw new SigningError('bind_request needs the kong.service.request getters of Kong 3.x')
+      throw new SigningError(
+        'bind_request needs the kong.service.request getters of Kong 3.x (so do signature modes http-signature and both)',
+      )
     }
     return {
       method,

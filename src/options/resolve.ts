@@ -1,3 +1,4 @@
+import { httpSignatureProblem } from '../core/algorithms.js'
 import { ConfigError } from '../core/errors.js'
 import {
   type JsonValue,
@@ -127,6 +128,17 @@ export function resolveOptions(input: unknown, context: ResolveContext = {}): Re
     const problem = spec.check?.(coerced as never)
     if (problem) fail(name, spec, value, problem)
     out[name] = coerced
+  }
+  const resolved = out as ResolvedOptions
+  if (resolved.signature_mode !== 'jwt') {
+    const problem = httpSignatureProblem(resolved.algorithm)
+    if (problem) {
+      throw new ConfigError(
+        'ERR_OPTION_INVALID',
+        'algorithm',
+        `option "algorithm" ${resolved.algorithm} cannot be used with signature_mode ${resolved.signature_mode}: ${problem}`,
+      )
+    }
   }
   return Object.freeze(out) as ResolvedOptions
 }

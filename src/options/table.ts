@@ -79,6 +79,16 @@ function headerName(value: string): string | undefined {
   return TOKEN.test(value) ? undefined : 'must be a valid HTTP header name (RFC 9110 token)'
 }
 
+// RFC 8941 §3.2: a dictionary key (the signature label) is lcalpha or "*", then
+// lcalpha, DIGIT, "_", "-", "." or "*".
+const SF_KEY = /^[a-z*][a-z0-9_.*-]*$/
+
+function sfKey(value: string): string | undefined {
+  return SF_KEY.test(value)
+    ? undefined
+    : 'must be a structured-field key (RFC 8941 §3.2): lower-case letters, digits, _ - . *'
+}
+
 function nonEmpty(value: string): string | undefined {
   return value.length > 0 ? undefined : 'must not be empty'
 }
@@ -247,6 +257,30 @@ export const OPTIONS = {
     description: 'Static claims added to every token; the names the signer sets are refused.',
     compat: 'New.',
     check: (value: Record<string, JsonValue>) => claimNames(Object.keys(value)),
+  },
+  signature_mode: {
+    type: 'enum',
+    values: ['jwt', 'http-signature', 'both'],
+    default: 'jwt',
+    description:
+      'What proves the request: the JWT header, HTTP Message Signatures (RFC 9421 `Signature-Input`/`Signature` with an RFC 9530 `Content-Digest`), or both (the signature then covers the JWT header). The signature modes need RS256, PS512, ES256, ES384 or EdDSA with Ed25519.',
+    compat: 'New; `jwt` is the original behaviour.',
+  },
+  signature_label: {
+    type: 'string',
+    default: 'sig1',
+    description:
+      'Label of the HTTP Message Signature in `Signature-Input` and `Signature` (RFC 9421 §4.1).',
+    compat: 'New.',
+    check: sfKey,
+  },
+  signature_tag: {
+    type: 'string',
+    default: 'kong-upstream-jwt',
+    description:
+      'The `tag` parameter of the HTTP Message Signature (RFC 9421 §2.3): names the application so a verifier can tell our signatures from others.',
+    compat: 'New.',
+    check: nonEmpty,
   },
   max_body_size: {
     type: 'integer',

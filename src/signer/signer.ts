@@ -4,6 +4,7 @@ import { type ResolveContext, resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
 import { buildClaims, type UpstreamClaims } from './claims.js'
 import type { RequestFacts } from './facts.js'
+import { type HttpSignatureHeaders, signHttpMessage } from './http-signature.js'
 import { encodeJson, signCompact, signCompactCallback, signCompactSync } from './jws.js'
 import { type ActiveKey, KeyStore, type PublicJwk, type SignerLogger } from './key-store.js'
 
@@ -26,6 +27,19 @@ export interface IssuedToken {
   readonly kid: string
 }
 
+/** Every header a request gets for the configured `signature_mode`, and what was signed. */
+export interface SignedRequest {
+  /**
+   * Header name → value to set on the forwarded request: the JWT header (modes `jwt`, `both`);
+   * `Content-Digest`, `Signature-Input` and `Signature` (modes `http-signature`, `both`).
+   */
+  readonly headers: Readonly<Record<string, string>>
+  /** The token, in modes `jwt` and `both`. */
+  readonly token?: IssuedToken | undefined
+  /** The HTTP Message Signature, in modes `http-signature` and `both`. */
+  readonly httpSignature?: (HttpSignatureHeaders & { readonly nonce: string }) | undefined
+}
+
 /** A JSON Web Key Set (RFC 7517 §5). */
 export interface JsonWebKeySet {
   readonly keys: readonly PublicJwk[]
@@ -41,6 +55,23 @@ export interface Signer {
   signSync(facts?: RequestFacts): string
   /** Like `sign`, with the token's claims and kid. */
   issue(facts?: RequestFacts): Promise<IssuedToken>
+  /** Option `signature_mode`: which proofs {@link Signer.signRequest} adds. */
+  readonly signatureMode: 'jwt' | 'http-signature' | 'both'
+  /**
+   * Signs a request in the configured `signature_mode` and returns every header to set.
+   * For the HTTP Message Signature the facts must hold the method, scheme, host, path and
+   * query as forwarded, and the digest of the body forwarded (absent for none).
+   *
+   * @example
+   * ```ts
+   * const { headers } = await signer.signRequest({
+   *   method: 'POST', scheme: 'https', host: 'orders.internal', path: '/orders',
+   *   body: digestBytes(body), headers: { 'content-type': 'application/json' },
+   * })
+   * await fetch('https://orders.internal/orders', { method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } })
+   * ```
+   */
+  signRequest(facts?: RequestFacts): Promise<SignedRequest>
   /**
    * The callback form of `issue`, for hot request paths (no promise per token): `done` gets
    * the error (`SigningError`, `KeyError`) or the token, once.
@@ -85,12 +116,23 @@ export async function createSigner(
   const resolved = resolveOptions(options, context)
   const clock = context.clock ?? Date.now
   const store = await KeyStore.open(resolved, context.logger ?? NOOP_LOGGER, clock)
+  if (
+    resolved.signature_mode !== 'jwt' &&
+    store.active.material.privateKey.asymmetricKeyType === 'ed448'
+  ) {
+    // RFC 9421 §3.3.6 registers Ed25519 only.
+    throw new KeyError(
+      'ERR_KEY_UNSUITABLE',
+      `signature_mode ${resolved.signature_mode} needs an Ed25519 key for EdDSA (RFC 9421 registers no Ed448 algorithm), but the key in ${store.active.material.files.key} is Ed448`,
+      store.active.material.files.key,
+    )
+  }
   const prefix = resolved.include_credential_type ? 'Bearer ' : ''
   let closed = false
 
   const prepare = (
     facts: RequestFacts,
-  ): { key: ActiveKey; claims: UpstreamClaims; payload: string } => {
+  ): { key: ActiveKey; claims: UpstreamClaims; payload: string; nowMs: number } => {
     if (closed) throw new SigningError('the signer is closed', { code: 'ERR_SIGNER_CLOSED' })
     const nowMs = clock()
     store.poll(nowMs)
@@ -106,7 +148,7 @@ export async function createSigner(
       now: Math.floor(nowMs / 1000),
       jti: randomUUID(),
     })
-    return { key, claims, payload: encodeJson(claims) }
+    return { key, claims, payload: encodeJson(claims), nowMs }
   }
 
   const issue = async (facts: RequestFacts = {}): Promise<IssuedToken> => {
@@ -115,8 +157,43 @@ export async function createSigner(
     return { value: prefix + token, token, claims, kid: key.jwk.kid }
   }
 
+  const signRequest = async (facts: RequestFacts = {}): Promise<SignedRequest> => {
+    const mode = resolved.signature_mode
+    // One key for both proofs: a reload between them would sign the JWT and the message
+    // with different keys, and a verifier in `both` mode checks them with the JWT's key.
+    const { key, claims, payload, nowMs } = prepare(facts)
+    let token: IssuedToken | undefined
+    if (mode !== 'http-signature') {
+      const compact = await signCompact(key.encodedHeader, payload, key.signingKey)
+      token = { value: prefix + compact, token: compact, claims, kid: key.jwk.kid }
+      if (mode === 'jwt') return { headers: { [resolved.header]: token.value }, token }
+    }
+    const created = Math.floor(nowMs / 1000)
+    const nonce = token ? claims.jti : randomUUID()
+    const signed = await signHttpMessage(
+      facts,
+      {
+        label: resolved.signature_label,
+        created,
+        expires: created + resolved.token_ttl,
+        nonce,
+        keyid: key.jwk.kid,
+        tag: resolved.signature_tag,
+      },
+      key.signingKey,
+      token ? { name: resolved.header, value: token.value } : undefined,
+    )
+    return {
+      headers: token ? { [resolved.header]: token.value, ...signed.headers } : signed.headers,
+      token,
+      httpSignature: { ...signed, nonce },
+    }
+  }
+
   return {
     headerName: resolved.header,
+    signatureMode: resolved.signature_mode,
+    signRequest,
     issue,
     issueCallback(facts, done) {
       let prepared: ReturnType<typeof prepare>

@@ -9,6 +9,7 @@ export {
   BodyHashMismatchError,
   CertificateError,
   ClaimInvalidError,
+  ComponentNotCoveredError,
   SignatureInvalidError,
   TokenExpiredError,
   TokenFormatError,

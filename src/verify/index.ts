@@ -18,6 +18,7 @@ export {
   BodyHashMismatchError,
   CertificateError,
   ClaimInvalidError,
+  ComponentNotCoveredError,
   SignatureInvalidError,
   TokenExpiredError,
   TokenFormatError,
@@ -27,6 +28,7 @@ export {
   VerificationError,
   VerifierUnavailableError,
 } from './errors.js'
+export type { VerifiedHttpSignature } from './http-signature.js'
 export type { JwksOptions } from './jwks.js'
 export { MemoryReplayStore } from './replay/memory.js'
 export { type RedisLike, RedisReplayStore, type RedisReplayStoreOptions } from './replay/redis.js'
@@ -36,6 +38,7 @@ export {
   createVerifier,
   type VerifiedToken,
   type Verifier,
+  type VerifierCommonOptions,
   type VerifierOptions,
   type VerifyRequest,
 } from './verifier.js'

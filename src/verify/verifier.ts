@@ -7,8 +7,10 @@ import {
   keyUnfitFor,
   signKeyInput,
 } from '../core/algorithms.js'
+import type { BodyDigest } from '../core/body-digest.js'
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_HEADER } from '../core/defaults.js'
 import { ConfigError, UpstreamJwtError } from '../core/errors.js'
+import { jwkThumbprint } from '../core/keys.js'
 import { type Audience, type ClaimsPolicy, validateClaims } from './claims.js'
 import { decodeToken } from './decode.js'
 import {
@@ -20,11 +22,12 @@ import {
   TokenReplayedError,
   VerifierUnavailableError,
 } from './errors.js'
+import { checkHttpSignature, type VerifiedHttpSignature } from './http-signature.js'
 import { MemoryReplayStore } from './replay/memory.js'
 import type { ReplayStore } from './replay/store.js'
 import type { VerifyRequest } from './request.js'
 import { checkBinding, checkBody, digestOf } from './request-checks.js'
-import { type TrustOptions, TrustStore } from './trust.js'
+import { type TrustedKey, type TrustOptions, TrustStore } from './trust.js'
 
 export type { VerifyRequest } from './request.js'
 
@@ -34,20 +37,14 @@ export interface VerifiedToken {
   readonly claims: Readonly<Record<string, unknown>>
   /** The `x5c` chain from the token (leaf first), empty when the key came from a pin or JWKS. */
   readonly certificates: readonly X509Certificate[]
-  /** The token as received (without `Bearer `). Keep it out of logs. */
+  /** The token as received (without `Bearer `). Keep it out of logs. Empty in `http-signature` mode. */
   readonly token: string
+  /** The HTTP Message Signature, in `signatureMode` `http-signature` and `both`. */
+  readonly httpSignature?: VerifiedHttpSignature | undefined
 }
 
-/** Options of `createVerifier`. */
-export interface VerifierOptions extends TrustOptions, ClaimsPolicy {
-  /**
-   * Required: the audience this service accepts in the `aud` claim — the gateway's `audience`
-   * option, else the Kong service name. A list accepts any of them, a predicate what it
-   * returns true for. `null` accepts every audience: then a token minted for one service is
-   * accepted by every other (and by anyone who saw it, for its lifetime), so choose it only
-   * when nothing else shares the gateway's key.
-   */
-  readonly audience: Audience | null
+/** The options of `createVerifier` that do not depend on `signatureMode`. */
+export interface VerifierCommonOptions extends TrustOptions, Omit<ClaimsPolicy, 'audience'> {
   /** Request header carrying the token; default `JWT` (case-insensitive). */
   readonly header?: string
   /** Accepted algorithms; default all the signer supports. `none` and HS* are never accepted. */
@@ -64,7 +61,42 @@ export interface VerifierOptions extends TrustOptions, ClaimsPolicy {
   readonly replayStoreFailure?: 'refuse' | 'allow'
   /** Current time in ms; default `Date.now`. */
   readonly clock?: () => number
+  /** Label of the signature to check (the signer's `signature_label`); default `sig1`. */
+  readonly signatureLabel?: string
+  /** Required `tag` (the signer's `signature_tag`); default `kong-upstream-jwt`, `false` for any. */
+  readonly signatureTag?: string | false
 }
+
+/**
+ * Options of `createVerifier`. `audience` must be chosen whenever a JWT is checked (modes
+ * `jwt` and `both`); an HTTP Message Signature alone carries no audience (its signed
+ * `@target-uri` names the upstream), so there it may be left out.
+ */
+export type VerifierOptions = VerifierCommonOptions &
+  (
+    | {
+        /**
+         * What proves the request, as the signer's `signature_mode`: the JWT (default), an HTTP
+         * Message Signature (RFC 9421) with `Content-Digest` (RFC 9530), or both, the signature then
+         * covering the JWT header and checked with the JWT's key.
+         */
+        readonly signatureMode?: 'jwt' | 'both'
+        /**
+         * Required: the audience this service accepts in the `aud` claim — the gateway's `audience`
+         * option, else the Kong service name. A list accepts any of them, a predicate what it
+         * returns true for. `null` accepts every audience: then a token minted for one service is
+         * accepted by every other (and by anyone who saw it, for its lifetime), so choose it only
+         * when nothing else shares the gateway's key.
+         */
+        readonly audience: Audience | null
+      }
+    | {
+        /** An HTTP Message Signature (RFC 9421) with `Content-Digest` (RFC 9530), no JWT. */
+        readonly signatureMode: 'http-signature'
+        /** Not used: a signature has no `aud` claim. Accepted so options can be shared. */
+        readonly audience?: Audience | null
+      }
+  )
 
 /** Checks tokens; create one per upstream and reuse it (caches chains and keys). */
 export interface Verifier {
@@ -157,7 +189,10 @@ function checkAudienceOption(audience: unknown): void {
  * ```
  */
 export function createVerifier(options: VerifierOptions): Verifier {
-  checkAudienceOption((options as { audience?: unknown }).audience)
+  const audience = (options as { audience?: unknown }).audience
+  if (options.signatureMode !== 'http-signature' || audience !== undefined) {
+    checkAudienceOption(audience)
+  }
   const clock = options.clock ?? Date.now
   const trust = new TrustStore(options, clock)
   const algorithms = new Set<string>(options.algorithms ?? ALGORITHMS)
@@ -175,7 +210,49 @@ export function createVerifier(options: VerifierOptions): Verifier {
     options.replay === false ? undefined : (options.replay ?? new MemoryReplayStore({ clock }))
   const payloadMode = options.payloadHash ?? 'required'
 
-  async function verify(request: VerifyRequest): Promise<VerifiedToken> {
+  const mode = options.signatureMode ?? 'jwt'
+  if (!['jwt', 'http-signature', 'both'].includes(mode)) {
+    throw new ConfigError(
+      'ERR_OPTION_INVALID',
+      'signatureMode',
+      `createVerifier: signatureMode must be jwt, http-signature or both (got ${JSON.stringify(mode)})`,
+    )
+  }
+  if (mode === 'http-signature' && !(options.pinned?.length || options.jwks !== undefined)) {
+    // A signature carries no certificate chain: its key is found by keyid only.
+    throw new ConfigError(
+      'ERR_OPTION_INVALID',
+      'signatureMode',
+      'createVerifier: signatureMode http-signature finds the key by keyid; give pinned or jwks (a CA alone cannot identify it)',
+    )
+  }
+  const signatureLabel = options.signatureLabel ?? 'sig1'
+  const signatureTag =
+    options.signatureTag === false ? undefined : (options.signatureTag ?? 'kong-upstream-jwt')
+  const httpAlgorithms = new Set<string>(
+    [...algorithms].flatMap((a) => {
+      const name = algorithmSpec(a as Algorithm).rfc9421
+      return name ? [name] : []
+    }),
+  )
+
+  async function claimOnce(id: string, expiresMs: number, claim: 'jti' | 'nonce') {
+    if (!replay) return
+    let fresh: boolean
+    try {
+      fresh = await replay.claim(id, expiresMs + toleranceMs)
+    } catch (err) {
+      if (options.replayStoreFailure === 'allow') return
+      throw new VerifierUnavailableError(
+        'ERR_REPLAY_STORE_UNAVAILABLE',
+        `replay store failed: ${(err as Error).message}`,
+        { cause: err },
+      )
+    }
+    if (!fresh) throw new TokenReplayedError(claim)
+  }
+
+  async function verifyJwt(request: VerifyRequest, digest: BodyDigest) {
     const raw = tokenFrom(request, headerName)
     const decoded = decodeToken(raw, { strict: true })
     const { header, claims } = decoded
@@ -219,27 +296,76 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     if (!verified) throw new SignatureInvalidError('signature does not verify with the trusted key')
     validateClaims(claims, options, Math.floor(now / 1000))
-    checkBody(claims, await digestOf(request.body), payloadMode)
+    checkBody(claims, digest, payloadMode)
     checkBinding(claims, request, options.requireBinding === true)
-    if (replay) {
-      let fresh: boolean
-      try {
-        fresh = await replay.claim(
-          claims.jti as string,
-          (claims.exp as number) * 1000 + toleranceMs,
-        )
-      } catch (err) {
-        if (options.replayStoreFailure === 'allow') fresh = true
-        else
-          throw new VerifierUnavailableError(
-            'ERR_REPLAY_STORE_UNAVAILABLE',
-            `replay store failed: ${(err as Error).message}`,
-            { cause: err },
-          )
-      }
-      if (!fresh) throw new TokenReplayedError()
+    return { header, claims, alg, key: verified, token: decoded.parts.join('.') }
+  }
+
+  async function verify(request: VerifyRequest): Promise<VerifiedToken> {
+    // Hashed once: the body may be a stream that can be read only once.
+    const digest = await digestOf(request.body)
+    const common = {
+      label: signatureLabel,
+      tag: signatureTag,
+      toleranceMs,
+      algorithms: httpAlgorithms,
+      digest,
+      alsoRequired: request.headers['content-type'] !== undefined ? ['content-type'] : [],
     }
-    return { header, claims, certificates: verified.certificates, token: decoded.parts.join('.') }
+    if (mode === 'http-signature') {
+      const nowMs = clock()
+      let found: readonly TrustedKey[] = []
+      const signature = await checkHttpSignature(request, {
+        ...common,
+        nowMs,
+        keys: async (kid) => {
+          found = await trust.resolve({ kid }, nowMs, toleranceMs)
+          return found
+        },
+      })
+      await claimOnce(signature.nonce, signature.expires * 1000, 'nonce')
+      const key = found.length === 1 ? found[0] : undefined
+      return {
+        header: {},
+        claims: {},
+        certificates: key?.certificates ?? [],
+        token: '',
+        httpSignature: signature,
+      }
+    }
+    const jwt = await verifyJwt(request, digest)
+    let signature: VerifiedHttpSignature | undefined
+    if (mode === 'both') {
+      const hint = algorithmSpec(jwt.alg).rfc9421
+      if (!hint) {
+        throw new AlgorithmNotAllowedError(
+          `algorithm ${jwt.alg} has no HTTP Message Signature counterpart (RFC 9421)`,
+        )
+      }
+      signature = await checkHttpSignature(request, {
+        ...common,
+        alsoRequired: [...common.alsoRequired, headerName],
+        nowMs: clock(),
+        algorithmHint: hint,
+        // In `both` the JWT's key (chain-validated, pinned or from the JWKS) signs the message.
+        keys: async () => [{ ...jwt.key, alg: undefined }],
+      })
+      const kid = typeof jwt.header.kid === 'string' ? jwt.header.kid : jwkThumbprint(jwt.key.key)
+      if (signature.keyid !== kid) {
+        throw new ClaimInvalidError('keyid', 'signature "keyid" does not name the JWT\'s key')
+      }
+      if (signature.nonce !== jwt.claims.jti) {
+        throw new ClaimInvalidError('nonce', 'signature "nonce" is not the JWT\'s "jti"')
+      }
+    }
+    await claimOnce(jwt.claims.jti as string, (jwt.claims.exp as number) * 1000, 'jti')
+    return {
+      header: jwt.header,
+      claims: jwt.claims,
+      certificates: jwt.key.certificates,
+      token: jwt.token,
+      ...(signature ? { httpSignature: signature } : {}),
+    }
   }
 
   return {

@@ -8,6 +8,7 @@ import {
   BodyHashMismatchError,
   CertificateError,
   ClaimInvalidError,
+  ComponentNotCoveredError,
   ConfigError,
   ERRORS,
   type ErrorCode,
@@ -59,12 +60,15 @@ const RAISED: Record<ErrorCode, () => UpstreamJwtError> = {
   ERR_CLAIM_INVALID: () => new ClaimInvalidError('iss', 'm'),
   ERR_BODY_HASH_MISMATCH: () => new BodyHashMismatchError('m'),
   ERR_BINDING_MISMATCH: () => new BindingMismatchError('htm', 'm'),
+  ERR_COMPONENT_NOT_COVERED: () => new ComponentNotCoveredError('content-digest', 'm'),
   ERR_TOKEN_REPLAYED: () => new TokenReplayedError(),
   ERR_REPLAY_STORE_UNAVAILABLE: () =>
     new VerifierUnavailableError('ERR_REPLAY_STORE_UNAVAILABLE', 'm'),
   ERR_JWKS_UNAVAILABLE: () => new VerifierUnavailableError('ERR_JWKS_UNAVAILABLE', 'm'),
   ERR_UPSTREAM_UNREACHABLE: () => new UpstreamError('ERR_UPSTREAM_UNREACHABLE', 'm'),
   ERR_UPSTREAM_TIMEOUT: () => new UpstreamError('ERR_UPSTREAM_TIMEOUT', 'm'),
+  ERR_UPSTREAM_TLS: () =>
+    new UpstreamError('ERR_UPSTREAM_TLS', 'm', { upstream: 'h:443', reason: 'why' }),
   ERR_LISTEN_FAILED: () => new UpstreamJwtError('ERR_LISTEN_FAILED', 'm'),
   ERR_USAGE: () => new UsageError('m'),
   ERR_FILE_EXISTS: () => new UpstreamJwtError('ERR_FILE_EXISTS', 'm'),

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
+import { createServer as createTlsServer, type ServerOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 
 /** What a test upstream saw of one request; it hashes the body itself. */
 export interface Seen {
@@ -10,6 +18,8 @@ export interface Seen {
   readonly rawHeaders: string[]
   readonly size: number
   readonly sha256: string
+  /** Subject CN of the client certificate, when the upstream speaks TLS and got one. */
+  readonly clientCert?: string | undefined
 }
 
 export interface TestUpstream {
@@ -21,11 +31,14 @@ export interface TestUpstream {
   close(): Promise<void>
 }
 
-/** A real HTTP upstream on 127.0.0.1:0 that records what it receives and answers 200 JSON. */
-export async function startUpstream(): Promise<TestUpstream> {
+/**
+ * A real HTTP upstream on 127.0.0.1:0 that records what it receives and answers 200 JSON;
+ * with `tls`, an HTTPS one (`url` then starts with https).
+ */
+export async function startUpstream(tls?: ServerOptions): Promise<TestUpstream> {
   const seen: Seen[] = []
   const state = { delay: 0 }
-  const server: Server = createServer(async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const hash = createHash('sha256')
     let size = 0
     for await (const chunk of req) {
@@ -39,6 +52,9 @@ export async function startUpstream(): Promise<TestUpstream> {
       rawHeaders: req.rawHeaders,
       size,
       sha256: hash.digest('hex'),
+      clientCert: tls
+        ? ((req.socket as TLSSocket).getPeerCertificate().subject?.CN as string | undefined)
+        : undefined,
     })
     if (state.delay > 0) await new Promise((r) => setTimeout(r, state.delay))
     if (res.destroyed) return
@@ -48,11 +64,12 @@ export async function startUpstream(): Promise<TestUpstream> {
       connection: 'keep-alive',
     })
     res.end(JSON.stringify({ ok: true, size }))
-  })
+  }
+  const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as AddressInfo).port
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     seen,
     get delay() {

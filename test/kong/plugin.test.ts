@@ -5,9 +5,12 @@ import { mkdir, readFile, readlink, realpath, writeFile } from 'node:fs/promises
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
+import { httpbis, createVerifier as theirVerifier } from 'http-message-signatures'
 import { importX509, jwtVerify } from 'jose'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
 import { ALGORITHMS } from '../../src/core/algorithms.js'
+import { jwkThumbprint } from '../../src/core/keys.js'
+import { createVerifier } from '../../src/verify/verifier.js'
 import { writeKeys } from '../../testing/keys.js'
 import {
   handleEvent,
@@ -295,6 +298,75 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     assert.equal(claims.htm, 'POST')
     assert.equal(claims.htu, 'http://orders.internal:8080/v1/orders')
   })
+
+  for (const mode of ['http-signature', 'both'] as const) {
+    test(`signature_mode ${mode}: every header in one set_headers call; http-message-signatures and our verifier accept them`, async () => {
+      const id = await startInstance(rpc, { ...keys(), issuer: 'kong', signature_mode: mode })
+      const forwarded = {
+        scheme: 'https',
+        host: 'orders.internal',
+        port: 8443,
+        path: '/v1/orders',
+        query: 'a=1&b=%2F',
+      }
+      const result = await handleEvent(rpc, id, 'access', {
+        method: 'POST',
+        headers: { 'content-length': String(BODY.length), 'content-type': 'application/json' },
+        body: BODY,
+        service: { id: 's-1', name: 'orders' },
+        forwarded,
+      })
+      assert.equal(result.exit, undefined, result.logs.join('\n'))
+      const sets = result.calls.filter((c) => c.method.startsWith('kong.service.request.set_'))
+      assert.deepEqual(
+        sets.map((c) => c.method),
+        ['kong.service.request.set_headers'],
+      )
+      const names = Object.keys(result.setHeaders).sort()
+      assert.deepEqual(
+        names,
+        mode === 'both'
+          ? ['content-digest', 'jwt', 'signature', 'signature-input']
+          : ['content-digest', 'signature', 'signature-input'],
+      )
+      const url = 'https://orders.internal:8443/v1/orders?a=1&b=%2F'
+      const upstreamHeaders = { ...result.setHeaders, 'content-type': 'application/json' }
+      const kid = jwkThumbprint(pki.leaf.cert.publicKey)
+      const theirs = await httpbis.verifyMessage(
+        {
+          keyLookup: async (p) =>
+            p.keyid === kid
+              ? {
+                  id: kid,
+                  algs: ['ecdsa-p256-sha256'],
+                  verify: theirVerifier(pki.leaf.cert.publicKey, 'ecdsa-p256-sha256'),
+                }
+              : null,
+          requiredFields: ['@method', '@target-uri', 'content-digest', 'content-type'],
+        },
+        { method: 'POST', url, headers: upstreamHeaders },
+      )
+      assert.equal(theirs, true)
+      const ours = createVerifier({
+        ca: pki.files.rootPem,
+        ...(mode === 'http-signature' ? { pinned: [pki.files.chain] } : {}),
+        issuer: 'kong',
+        audience: 'orders',
+        signatureMode: mode,
+      })
+      const verified = await ours.verify({
+        headers: upstreamHeaders,
+        method: 'POST',
+        url,
+        body: BODY,
+      })
+      assert.equal(verified.httpSignature?.alg, 'ecdsa-p256-sha256')
+      await assert.rejects(
+        ours.verify({ headers: upstreamHeaders, method: 'POST', url, body: Buffer.from('{}') }),
+        { code: 'ERR_BODY_HASH_MISMATCH' },
+      )
+    })
+  }
 
   test('bind_request on a Kong without the service.request getters: 500, not a token without binding', async () => {
     const id = await startInstance(rpc, { ...keys(), bind_request: true })

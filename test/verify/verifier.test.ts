@@ -769,7 +769,8 @@ describe('verifier', () => {
         async (input) => {
           await assert.rejects(v.verify({ headers: { jwt: input } }), (err: unknown) => {
             assert.ok(err instanceof UpstreamJwtError, `${String(err)} for ${input.slice(0, 80)}`)
-            assert.ok(!err.message.includes(input) || input.length < 3, 'the token is never echoed')
+            // Short inputs can occur in any message by chance ("as " in "token has 1 parts").
+            assert.ok(!err.message.includes(input) || input.length < 8, 'the token is never echoed')
             return true
           })
         },

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster'
+import { readFile } from 'node:fs/promises'
 import { pino } from 'pino'
 import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/gateway.js'
@@ -7,18 +8,52 @@ import { runWorker, startWorkers, workerCount } from '../../gateway/workers.js'
 import { assertReadable, type CliIo } from '../io.js'
 import { type GatewayInput, UsageError } from '../parse.js'
 
-/** The configuration of quick mode: one service for every path, signed globally. */
-export function quickConfig(input: GatewayInput): Record<string, unknown> {
+async function pemFile(file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    throw new UsageError(
+      `${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
+  }
+}
+
+/**
+ * The configuration of quick mode: one service for every path, signed globally. The TLS flags
+ * become Kong's entities and service fields; the files are read again on every reload.
+ */
+export async function quickConfig(input: GatewayInput): Promise<Record<string, unknown>> {
   if (input.upstream === undefined) throw new UsageError('--upstream is required')
+  const service: Record<string, unknown> = {
+    name: 'upstream',
+    url: input.upstream,
+    routes: [{ name: 'all', paths: ['/'], strip_path: false }],
+  }
+  const top: Record<string, unknown> = {}
+  if (!input.upstreamTlsVerify) service.tls_verify = false
+  if (input.upstreamCa !== undefined) {
+    // A ca_certificates entity holds one certificate: a bundle becomes one entity each.
+    const blocks =
+      (await pemFile(input.upstreamCa, '--upstream-ca')).match(
+        /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+      ) ?? []
+    if (blocks.length === 0)
+      throw new UsageError(`--upstream-ca ${input.upstreamCa} holds no PEM certificate`)
+    top.ca_certificates = blocks.map((cert, i) => ({ id: `upstream-ca-${i + 1}`, cert }))
+    service.ca_certificates = blocks.map((_, i) => `upstream-ca-${i + 1}`)
+  }
+  if (input.upstreamClientCert !== undefined && input.upstreamClientKey !== undefined) {
+    const [cert, key] = await Promise.all([
+      pemFile(input.upstreamClientCert, '--upstream-client-cert'),
+      pemFile(input.upstreamClientKey, '--upstream-client-key'),
+    ])
+    top.certificates = [{ id: 'upstream-client', cert, key }]
+    service.client_certificate = { id: 'upstream-client' }
+  }
   return {
     _format_version: '3.0',
-    services: [
-      {
-        name: 'upstream',
-        url: input.upstream,
-        routes: [{ name: 'all', paths: ['/'], strip_path: false }],
-      },
-    ],
+    ...top,
+    services: [service],
     plugins: [{ name: 'kong-upstream-jwt', config: input.signer }],
   }
 }
@@ -33,11 +68,18 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
   let stop: () => Promise<void>
   // One worker per core by default: measured on a 2-core machine, two workers answered 1.25x
   // (RS256) to 1.7x (ES256) the requests of one, at a lower p99 (README, Benchmarks).
-  const workers = workerCount(input.workers ?? (input.demo ? 1 : 'auto'))
+  const workers = workerCount(input.workers ?? (input.demo || input.listenSsl ? 1 : 'auto'))
   if (input.demo && workers > 1) throw new UsageError('--workers works with --config or --upstream')
+  if (input.listenSsl && workers > 1)
+    throw new UsageError('--listen-ssl runs in one process for now: use --workers 1')
   const options: GatewayOptions = {
-    config: input.config ?? (input.demo ? {} : quickConfig(input)),
+    config: input.config ?? (input.demo ? {} : () => quickConfig(input)),
     listen: input.listen,
+    listenSsl: input.listenSsl,
+    ssl:
+      input.sslCert !== undefined && input.sslKey !== undefined
+        ? { cert: input.sslCert, key: input.sslKey }
+        : undefined,
     adminListen: input.adminListen,
     clientBodyBufferSize: input.clientBodyBufferSize,
     clientMaxBodySize: input.clientMaxBodySize,

@@ -51,7 +51,10 @@ export function requestFacts(input: RequestInput, body: BodyDigest | undefined):
   }
 }
 
-/** `sign`: prints the header value for one request. */
+/**
+ * `sign`: prints the header value for one request; with `--signature-mode http-signature` or
+ * `both`, every header as a `Name: value` line.
+ */
 export async function signCommand(
   options: SignerOptions,
   input: RequestInput,
@@ -64,6 +67,19 @@ export async function signCommand(
   const signer = await createSigner({ key_reload_interval: 0, ...options }, { env: io.env })
   try {
     const facts = requestFacts(input, await readBody(input, io))
+    if (signer.signatureMode !== 'jwt') {
+      const signed = await signer.signRequest(facts)
+      if (json) {
+        const { token, httpSignature } = signed
+        io.stdout.write(
+          `${JSON.stringify({ headers: signed.headers, ...(token ? { kid: token.kid, claims: token.claims } : {}), base: httpSignature?.base }, null, 2)}\n`,
+        )
+      } else {
+        const lines = Object.entries(signed.headers).map(([name, value]) => `${name}: ${value}`)
+        io.stdout.write(`${lines.join('\n')}\n`)
+      }
+      return 0
+    }
     const issued = await signer.issue(facts)
     if (json) {
       const { value, token, claims, kid } = issued

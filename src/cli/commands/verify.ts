@@ -27,6 +27,59 @@ const CHECKS: readonly { readonly name: string; readonly codes: readonly string[
   { name: 'request binding (htm, htu, htq)', codes: ['ERR_BINDING_MISMATCH'] },
 ]
 
+/** The checks of an HTTP Message Signature (RFC 9421), after the JWT's in `both` mode. */
+const SIGNATURE_CHECKS: typeof CHECKS = [
+  {
+    name: 'HTTP Message Signature present (label, tag)',
+    codes: ['ERR_TOKEN_MISSING', 'ERR_TOKEN_MALFORMED', 'ERR_CLAIM_INVALID'],
+  },
+  { name: 'covered components', codes: ['ERR_COMPONENT_NOT_COVERED'] },
+  { name: 'created / expires', codes: ['ERR_TOKEN_EXPIRED', 'ERR_TOKEN_NOT_YET_VALID'] },
+  {
+    name: 'key by keyid and algorithm',
+    codes: [
+      'ERR_CERT_UNTRUSTED',
+      'ERR_CERT_EXPIRED',
+      'ERR_JWKS_UNAVAILABLE',
+      'ERR_ALG_NOT_ALLOWED',
+    ],
+  },
+  { name: 'signature', codes: ['ERR_SIGNATURE_INVALID'] },
+  { name: 'Content-Digest against the body', codes: ['ERR_BODY_HASH_MISMATCH'] },
+]
+
+const SIGNATURE_CLAIMS = new Set([
+  'tag',
+  'created',
+  'expires',
+  'keyid',
+  'nonce',
+  'alg',
+  'content-digest',
+])
+
+function stepsFor(mode: VerifyInput['signatureMode']): typeof CHECKS {
+  if (mode === 'jwt') return CHECKS
+  if (mode === 'http-signature') return SIGNATURE_CHECKS
+  return [...CHECKS, ...SIGNATURE_CHECKS.map((c) => ({ ...c, name: `${c.name} [signature]` }))]
+}
+
+function failedSignatureStep(code: string): number {
+  const index = SIGNATURE_CHECKS.findIndex((c) => c.codes.includes(code))
+  return index === -1 ? 0 : index
+}
+
+function failedStepIn(
+  mode: VerifyInput['signatureMode'],
+  code: string,
+  claim: string | undefined,
+  signaturePart: boolean,
+): number {
+  if (mode === 'http-signature') return failedSignatureStep(code)
+  if (mode === 'both' && signaturePart) return CHECKS.length + failedSignatureStep(code)
+  return failedStep(code, claim)
+}
+
 function failedStep(code: string, claim: string | undefined): number {
   if (code === 'ERR_CLAIM_INVALID' && claim === 'payloadhash') return 5
   if (code === 'ERR_CLAIM_INVALID' && claim === 'typ') return 0
@@ -59,7 +112,8 @@ async function tokenText(input: VerifyInput, io: CliIo): Promise<string> {
 
 /** What the report says was not checked because the command line did not ask for it. */
 function warningsFor(input: VerifyInput): string[] {
-  return input.audience === undefined
+  // An HTTP Message Signature has no audience: the signed target URI names the upstream.
+  return input.audience === undefined && input.signatureMode !== 'http-signature'
     ? [
         'audience not checked (no --audience): a token minted for any service behind the gateway passes; give --audience with the service name an upstream would expect',
       ]
@@ -75,7 +129,16 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     await assertReadable('--jwks', input.jwks)
   if (input.bodyFile !== undefined && input.bodyFile !== '-')
     await assertReadable('--body-file', input.bodyFile)
-  const text = await tokenText(input, io)
+  const mode = input.signatureMode
+  // In http-signature mode there is no token; a JWT given with --header serves as the token.
+  const text =
+    mode === 'http-signature'
+      ? ''
+      : input.headers.jwt !== undefined &&
+          input.token === undefined &&
+          input.tokenFile === undefined
+        ? input.headers.jwt
+        : await tokenText(input, io)
   const warnings = warningsFor(input)
   const body =
     input.bodyFile === '-'
@@ -96,20 +159,29 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     requireBinding: input.requireBinding,
     payloadHash: input.payloadHash,
     replay: false,
+    signatureMode: mode,
+    signatureLabel: input.signatureLabel,
+    signatureTag: input.signatureTag,
   })
+  const steps = stepsFor(mode)
   try {
     const result = await verifier.verify({
-      headers: { jwt: text.trim() },
+      headers: { ...input.headers, ...(mode === 'http-signature' ? {} : { jwt: text.trim() }) },
       method: input.method,
       url: input.url,
       body,
     })
-    if (json)
-      io.stdout.write(`${JSON.stringify({ valid: true, claims: result.claims, warnings })}\n`)
-    else {
-      const lines = CHECKS.map((c) => `  pass  ${c.name}`)
+    const signature = result.httpSignature
+    if (json) {
+      io.stdout.write(
+        `${JSON.stringify({ valid: true, claims: result.claims, ...(signature ? { signature } : {}), warnings })}\n`,
+      )
+    } else {
+      const lines = steps.map((c) => `  pass  ${c.name}`)
       for (const w of warnings) lines.push(`  WARN  ${w}`)
-      io.stdout.write(`VALID\n${lines.join('\n')}\n  claims: ${JSON.stringify(result.claims)}\n`)
+      if (mode !== 'http-signature') lines.push(`  claims: ${JSON.stringify(result.claims)}`)
+      if (signature) lines.push(`  signature: ${JSON.stringify(signature)}`)
+      io.stdout.write(`VALID\n${lines.join('\n')}\n`)
     }
     return 0
   } catch (err) {
@@ -123,7 +195,7 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
     const claim = (err as { claim?: string }).claim
     let claims: Record<string, unknown> | undefined
     try {
-      claims = decodeToken(text).claims
+      claims = mode === 'http-signature' ? undefined : decodeToken(text).claims
     } catch {
       claims = undefined
     }
@@ -132,8 +204,12 @@ export async function verifyCommand(input: VerifyInput, json: boolean, io: CliIo
         `${JSON.stringify({ valid: false, code: err.code, message: err.message, ...(claims ? { claims } : {}), warnings })}\n`,
       )
     } else {
-      const failed = failedStep(err.code, claim)
-      const lines = CHECKS.map((c, i) =>
+      const signaturePart =
+        (claim !== undefined && SIGNATURE_CLAIMS.has(claim)) ||
+        err.code === 'ERR_COMPONENT_NOT_COVERED' ||
+        / (HTTP Message Signature|Signature-Input|signature labelled)/.test(err.message)
+      const failed = failedStepIn(mode, err.code, claim, signaturePart)
+      const lines = steps.map((c, i) =>
         i < failed
           ? `  pass  ${c.name}`
           : i === failed

@@ -44,7 +44,12 @@ export function forward(
     path: x.path,
     drop: x.drop,
   })
-  headers[tokenHeader] = x.token!.value
+  if (x.signedHeaders) {
+    // The signature modes' headers replace any a client sent under those names.
+    for (const name in x.signedHeaders) headers[name.toLowerCase()] = x.signedHeaders[name]!
+  } else {
+    headers[tokenHeader] = x.token!.value
+  }
   const size = body.digest.size
   if (size > 0 || !BODYLESS.has(x.method)) headers['content-length'] = String(size)
   x.upstreamStarted = performance.now()

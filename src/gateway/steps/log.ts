@@ -17,7 +17,7 @@ export function accessRecord(x: Exchange, latencyMs: number): Record<string, unk
     signing_ms: x.signMs === undefined ? undefined : round(x.signMs),
     upstream_ms: x.upstreamMs === undefined ? undefined : round(x.upstreamMs),
     body_bytes: x.body?.digest.size,
-    jti: x.token?.claims.jti,
+    jti: x.token?.claims.jti ?? x.nonce,
     upstream: x.upstream,
     error: x.error,
   }

@@ -32,8 +32,9 @@ export function factsOf(x: Exchange): RequestFacts {
 }
 
 /**
- * Step 4, sign: issues the route's token over the facts of the request as forwarded (upstream
- * host and path, the body's digest), on the crypto thread pool. `done` gets the signer's error
+ * Step 4, sign: issues the route's token (and, with `signature_mode` http-signature or both,
+ * the HTTP Message Signature headers: `x.signedHeaders`) over the facts of the request as
+ * forwarded (upstream host and path, the body's digest), on the crypto thread pool. `done` gets the signer's error
  * (the request is then refused, never forwarded unsigned) or nothing, with `x.token` set.
  *
  * @example
@@ -49,6 +50,24 @@ export function sign(
   x.upstreamHost = upstreamHostOf(x)
   const signer = x.runtime.signerFor.get(x.match!.route)!
   const started = performance.now()
+  if (signer.signatureMode !== 'jwt') {
+    // HTTP Message Signatures (RFC 9421): every header of the mode from one call.
+    signer.signRequest(factsOf(x)).then(
+      (signed) => {
+        x.signMs = performance.now() - started
+        metrics.signing.observe(x.signMs / 1000)
+        x.token = signed.token
+        x.signedHeaders = signed.headers
+        x.nonce = signed.httpSignature?.nonce
+        done(x, undefined)
+      },
+      (err: Error) => {
+        metrics.signingErrors.inc()
+        done(x, err)
+      },
+    )
+    return
+  }
   signer.issueCallback(factsOf(x), (err, token) => {
     if (err) {
       metrics.signingErrors.inc()

@@ -1,13 +1,24 @@
 /**
  * Kong's side of the external-plugin protocol, written from Kong's mp_rpc: it starts the real
  * `kong-js-pluginserver`, speaks MessagePack-RPC over its Unix socket, and answers every PDK
- * call of an event from a request fixture, as Kong would, until the event returns.
+ * call of an event from a request fixture, as Kong would, until the event returns. It answers
+ * only methods Kong has (the list comes from kong-pdk's typings of Kong's PDK): a call to any
+ * other is answered with nil, as Kong does, and then fails the event with the method's name.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { request } from 'node:http'
 import { createRequire } from 'node:module'
 import { connect, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
 import { Decoder, Encoder } from '@msgpack/msgpack'
+import { kongPdkMethods } from './kong-pdk-methods.js'
+import {
+  type EarlierPlugins,
+  type KongRouteFixture,
+  type KongServiceFixture,
+  type KongUpstreamState,
+  kongUpstreamState,
+} from './kong-upstream.js'
 
 const require = createRequire(import.meta.url)
 export const PLUGIN_SERVER = join(
@@ -147,20 +158,18 @@ export class KongRpc {
 /** The request Kong is handling, and the answers it gives to PDK calls about it. */
 export interface KongRequest {
   method?: string
+  /** The request target as the client sent it: path and query (default `/`). */
+  target?: string
   headers?: Record<string, string>
   body?: Buffer
   /** Simulates a Kong that cannot give the body: get_raw_body answers this instead. */
   rawBodyAnswer?: Buffer | null
-  service?: {
-    id: string
-    name: string
-    host?: string
-    port?: number
-    protocol?: string
-    path?: string
-  }
+  service?: KongServiceFixture
+  /** The matched route (default: paths `/`, strip_path true, preserve_host false). */
+  route?: KongRouteFixture
+  /** What plugins that ran before this one changed of the upstream request. */
+  earlier?: EarlierPlugins
   consumer?: { id: string; username?: string; custom_id?: string }
-  forwarded?: { scheme: string; host: string; port: number; path: string; query: string }
   /** Makes kong.log.err fail, to prove the plugin still ends the request. */
   failLog?: boolean
 }
@@ -171,6 +180,8 @@ export interface EventResult {
   readonly setHeaders: Record<string, string>
   readonly logs: string[]
   exit?: { status: number; body: unknown }
+  /** What Kong computed for the upstream request, and what it forwards. */
+  readonly upstream: KongUpstreamState
 }
 
 const STEP_BY_METHOD: Record<string, string> = {
@@ -181,80 +192,92 @@ const STEP_BY_METHOD: Record<string, string> = {
   'kong.request.get_query': 'plugin.StepMultiMap',
 }
 
-function answer(
+type Answer = (
   req: KongRequest,
   result: EventResult,
-  method: string,
   args: unknown[],
-): { value?: unknown; error?: string } {
-  switch (method) {
-    case 'kong.request.get_headers': {
-      // Kong sends header values as lists (fix_mmap), names in lower case.
-      const out: Record<string, string[]> = {}
-      for (const [k, v] of Object.entries(req.headers ?? {})) out[k.toLowerCase()] = [v]
-      return { value: out }
+) => { value?: unknown; error?: string }
+
+/** Kong's answers, by method; every key must be a method Kong has (a test checks it). */
+export const ANSWERS: Readonly<Record<string, Answer>> = {
+  'kong.request.get_headers': (req) => {
+    // Kong sends header values as lists (fix_mmap), names in lower case.
+    const out: Record<string, string[]> = {}
+    for (const [k, v] of Object.entries(req.headers ?? {})) out[k.toLowerCase()] = [v]
+    return { value: out }
+  },
+  'kong.request.get_raw_body': (req) => ({
+    value: req.rawBodyAnswer !== undefined ? req.rawBodyAnswer : (req.body ?? Buffer.alloc(0)),
+  }),
+  'kong.request.get_method': (req) => ({ value: req.method ?? 'GET' }),
+  // `var.args or ""`
+  'kong.request.get_raw_query': (_req, result) => ({ value: result.upstream.vars.args ?? '' }),
+  'kong.client.get_consumer': (req) => ({ value: req.consumer }),
+  // The entity with the defaults Kong's schema gives it.
+  'kong.router.get_service': (req) => ({
+    value: req.service && { protocol: 'http', port: 80, path: null, ...req.service },
+  }),
+  'kong.router.get_route': (_req, result) => ({ value: result.upstream.route }),
+  // `ngx.var[name]`: nil for a variable nginx does not have.
+  'kong.nginx.get_var': (_req, result, args) => ({
+    value: result.upstream.vars[String(args[0])],
+  }),
+  'kong.service.request.set_header': (_req, result, args) => {
+    if (typeof args[0] !== 'string' || typeof args[1] !== 'string')
+      return { error: 'bad argument to set_header' }
+    result.setHeaders[args[0].toLowerCase()] = args[1]
+    return { value: undefined }
+  },
+  'kong.service.request.set_headers': (_req, result, args) => {
+    const headers = args[0]
+    if (typeof headers !== 'object' || headers === null)
+      return { error: 'bad argument to set_headers' }
+    for (const [k, v] of Object.entries(headers)) {
+      if (typeof v !== 'string') return { error: 'bad argument to set_headers' }
+      result.setHeaders[k.toLowerCase()] = v
     }
-    case 'kong.request.get_raw_body':
-      return {
-        value: req.rawBodyAnswer !== undefined ? req.rawBodyAnswer : (req.body ?? Buffer.alloc(0)),
-      }
-    case 'kong.request.get_method':
-      return { value: req.method ?? 'GET' }
-    case 'kong.client.get_consumer':
-      return { value: req.consumer }
-    case 'kong.router.get_service':
-      return { value: req.service }
-    case 'kong.service.request.get_scheme':
-      return { value: req.forwarded?.scheme }
-    case 'kong.service.request.get_host':
-      return { value: req.forwarded?.host }
-    case 'kong.service.request.get_port':
-      return { value: req.forwarded?.port }
-    case 'kong.service.request.get_path':
-      return { value: req.forwarded?.path }
-    case 'kong.service.request.get_raw_query':
-      return { value: req.forwarded?.query }
-    case 'kong.service.request.set_header':
-      if (typeof args[0] !== 'string' || typeof args[1] !== 'string')
-        return { error: 'bad argument to set_header' }
-      result.setHeaders[args[0].toLowerCase()] = args[1]
-      return { value: undefined }
-    case 'kong.service.request.set_headers': {
-      const headers = args[0]
-      if (typeof headers !== 'object' || headers === null)
-        return { error: 'bad argument to set_headers' }
-      for (const [k, v] of Object.entries(headers)) {
-        if (typeof v !== 'string') return { error: 'bad argument to set_headers' }
-        result.setHeaders[k.toLowerCase()] = v
-      }
-      return { value: undefined }
-    }
-    case 'kong.log.err':
-      if (req.failLog) return { error: 'log buffer full' }
-      result.logs.push(args.join(''))
-      return { value: undefined }
-    case 'kong.log.warn':
-    case 'kong.log.notice':
-      result.logs.push(args.join(''))
-      return { value: undefined }
-    case 'kong.response.exit':
-      result.exit = { status: args[0] as number, body: args[1] }
-      return { value: undefined }
-    default:
-      // Kong logs "could not find pdk method" and answers nil: a misspelt call is silent.
-      result.logs.push(`could not find pdk method: ${method}`)
-      return { value: undefined }
-  }
+    return { value: undefined }
+  },
+  'kong.log.err': (req, result, args) => {
+    if (req.failLog) return { error: 'log buffer full' }
+    result.logs.push(args.join(''))
+    return { value: undefined }
+  },
+  'kong.log.warn': (_req, result, args) => {
+    result.logs.push(args.join(''))
+    return { value: undefined }
+  },
+  'kong.log.notice': (_req, result, args) => {
+    result.logs.push(args.join(''))
+    return { value: undefined }
+  },
+  'kong.response.exit': (_req, result, args) => {
+    result.exit = { status: args[0] as number, body: args[1] }
+    return { value: undefined }
+  },
 }
 
-/** Runs one event (phase) of a plugin instance, answering its PDK calls until it returns. */
+/**
+ * Runs one event (phase) of a plugin instance, answering its PDK calls until it returns.
+ * Rejects, naming them, when the plugin called PDK methods Kong does not have.
+ */
 export async function handleEvent(
   rpc: KongRpc,
   instanceId: number,
   phase: string,
   req: KongRequest,
 ): Promise<EventResult> {
-  const result: EventResult = { calls: [], setHeaders: {}, logs: [] }
+  const known = await kongPdkMethods()
+  const upstream = kongUpstreamState(
+    req.method ?? 'GET',
+    req.target ?? '/',
+    req.headers ?? {},
+    req.service,
+    req.route,
+    req.earlier,
+  )
+  const result: EventResult = { calls: [], setHeaders: {}, logs: [], upstream }
+  const unknown: string[] = []
   let step = (await rpc.call('plugin.HandleEvent', {
     InstanceId: instanceId,
     EventName: phase,
@@ -263,11 +286,25 @@ export async function handleEvent(
     if (guard > 100) throw new Error('too many PDK calls for one event')
     const { Method, Args } = step.Data as { Method: string; Args: unknown[] }
     result.calls.push({ method: Method, args: Args ?? [] })
-    const { value, error } = answer(req, result, Method, Args ?? [])
+    const respond = known.has(Method) ? ANSWERS[Method] : undefined
+    if (!known.has(Method)) unknown.push(Method)
+    // Kong logs "could not find pdk method" and answers nil; a method Kong has that this
+    // fixture does not model is a gap in the test, reported the same way.
+    if (!respond) result.logs.push(`could not find pdk method: ${Method}`)
+    const { value, error } = respond ? respond(req, result, Args ?? []) : { value: undefined }
     step = (await rpc.call(error ? 'plugin.StepError' : (STEP_BY_METHOD[Method] ?? 'plugin.Step'), {
       EventId: step.EventId,
       Data: error ?? value,
     })) as { Data: unknown; EventId: number }
+  }
+  if (unknown.length > 0) {
+    throw new Error(
+      `the plugin called PDK methods Kong does not have: ${[...new Set(unknown)].join(', ')}`,
+    )
+  }
+  const unanswered = result.calls.filter((c) => !ANSWERS[c.method]).map((c) => c.method)
+  if (unanswered.length > 0) {
+    throw new Error(`the test Kong side does not model: ${[...new Set(unanswered)].join(', ')}`)
   }
   return result
 }
@@ -287,4 +324,29 @@ export async function startInstance(
     }),
   })) as { Id: number }
   return status.Id
+}
+
+/**
+ * Sends the request to the service as Kong does once the access phase is over: the method, the
+ * target Kong built (`$upstream_uri` and the query), Kong's Host, the client's headers and the
+ * ones the plugin set, and the body. Resolves with the upstream's status.
+ */
+export function forwardAsKong(result: EventResult, req: KongRequest): Promise<number> {
+  const f = result.upstream.forwarded
+  if (!f) throw new Error('test fixture: forwarding needs a service with a host')
+  if (result.exit) throw new Error(`the plugin ended the request with ${result.exit.status}`)
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v
+  Object.assign(headers, result.setHeaders, { host: f.hostHeader })
+  return new Promise((resolve, reject) => {
+    const out = request(
+      { host: f.host, port: f.port, method: f.method, path: f.target, headers },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    out.on('error', reject)
+    out.end(req.body)
+  })
 }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
-import { defaultPort } from './defaults.js'
+import { forwardedUri } from './forwarded.js'
 
 /**
  * The `htu` value for a request (RFC 9449 §4.2): scheme, authority and path, without query and
- * fragment. Scheme and host are lower-cased and a default port dropped (RFC 3986 §6.2.2–6.2.3),
- * so that signer and verifier agree however the Host header was written.
+ * fragment — {@link forwardedUri} without the query. Scheme and host are lower-cased and a
+ * default port dropped (RFC 3986 §6.2.2–6.2.3), so that signer and verifier agree however the
+ * Host header was written.
  *
  * @example
  * ```ts
@@ -12,20 +13,7 @@ import { defaultPort } from './defaults.js'
  * ```
  */
 export function requestUri(scheme: string, host: string, path: string): string {
-  const s = scheme.toLowerCase()
-  let authority = host.toLowerCase()
-  const colon = authority.lastIndexOf(':')
-  if (
-    colon > authority.lastIndexOf(']') &&
-    (s === 'http' || s === 'https') &&
-    authority.slice(colon + 1) === String(defaultPort(s))
-  ) {
-    authority = authority.slice(0, colon)
-  }
-  let p = path || '/'
-  const cut = p.search(/[?#]/)
-  if (cut !== -1) p = p.slice(0, cut)
-  return `${s}://${authority}${p}`
+  return forwardedUri({ scheme, host, path }, { query: false })
 }
 
 /**

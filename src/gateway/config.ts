@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { defaultPort } from '../core/defaults.js'
+import type { PathHandling } from '../core/forwarded.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
 import {
@@ -74,6 +75,8 @@ export interface RouteEntry {
   readonly strip_path: boolean
   readonly preserve_host: boolean
   readonly regex_priority: number
+  /** How the service path and the request path are joined (Kong's default `v0`). */
+  readonly path_handling: PathHandling
   readonly plugins: readonly PluginEntry[]
 }
 
@@ -312,6 +315,9 @@ function route(
   const methods = strings(raw, 'methods', where).map((m) => m.toUpperCase())
   if (paths.length + hosts.length + methods.length === 0)
     fail(`${where}: needs at least one of paths, hosts or methods`)
+  const pathHandling = str(raw, 'path_handling', where) ?? 'v0'
+  if (pathHandling !== 'v0' && pathHandling !== 'v1')
+    fail(`${where}: path_handling must be v0 or v1`)
   const protocols = strings(raw, 'protocols', where)
   if (protocols.some((p) => p !== 'http' && p !== 'https'))
     fail(`${where}: only http and https protocols are supported`)
@@ -325,6 +331,7 @@ function route(
     strip_path: bool(raw, 'strip_path', where, true),
     preserve_host: bool(raw, 'preserve_host', where, false),
     regex_priority: int(raw, 'regex_priority', where, 0, -(2 ** 31), 2 ** 31 - 1),
+    path_handling: pathHandling,
     plugins: [],
     pluginsRaw: list(raw.plugins, `${where}: "plugins"`),
   }

@@ -8,6 +8,13 @@
  * ```
  * @module
  */
+
+export {
+  kongUpstreamAuthority,
+  kongUpstreamPath,
+  type PathHandling,
+  type UpstreamPathRule,
+} from '../core/forwarded.js'
 export {
   type GatewayConfig,
   GatewayConfigError,
@@ -16,4 +23,4 @@ export {
 } from './config.js'
 export { type Demo, type DemoOptions, startDemo } from './demo.js'
 export { type Gateway, type GatewayOptions, type ListenAddress, startGateway } from './gateway.js'
-export { joinPaths, type RouteMatch, Router } from './router.js'
+export { type RouteMatch, Router } from './router.js'

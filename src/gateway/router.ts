@@ -1,9 +1,10 @@
+import { kongUpstreamPath } from '../core/forwarded.js'
 import type { GatewayConfig, RouteEntry } from './config.js'
 
 /** A route that matched, and the upstream path it maps the request to. */
 export interface RouteMatch {
   readonly route: RouteEntry
-  /** Path for the upstream request (service path joined with the stripped request path). */
+  /** Path for the upstream request, by Kong's `strip_path`/`path_handling` rules (without query). */
   readonly upstreamPath: string
 }
 
@@ -29,17 +30,6 @@ function hostMatches(patterns: readonly string[], host: string, hostWithPort: st
     if (p.endsWith('.*') && host.startsWith(p.slice(0, -1))) return true
   }
   return false
-}
-
-/**
- * Joins the service path and the (stripped) request path as Kong's default `path_handling: v0`
- * does: one slash between them, the service path alone for an empty remainder.
- */
-export function joinPaths(servicePath: string, rest: string): string {
-  if (rest === '') return servicePath
-  if (servicePath === '/') return rest.startsWith('/') ? rest : `/${rest}`
-  if (servicePath.endsWith('/') && rest.startsWith('/')) return servicePath + rest.slice(1)
-  return servicePath + rest
 }
 
 /**
@@ -113,8 +103,16 @@ export class Router {
     }
     if (!best) return undefined
     const { route } = best.c
-    const rest = route.strip_path ? path.slice(best.matched.length) : path
-    return { route, upstreamPath: joinPaths(route.service.path, rest) }
+    return {
+      route,
+      upstreamPath: kongUpstreamPath({
+        servicePath: route.service.path,
+        requestPath: path,
+        matched: route.paths.length > 0 ? best.matched : undefined,
+        stripPath: route.strip_path,
+        pathHandling: route.path_handling,
+      }),
+    }
   }
 }
 

@@ -2,12 +2,12 @@
  * The Kong plugin: a drop-in replacement for the Lua `kong-upstream-jwt`, run by Kong's
  * JavaScript plugin server (`kong-js-pluginserver`, npm `kong-pdk`). Each `kong.*` call is a
  * round trip to Kong, so the reads are batched and the plugin makes 4 calls for a request
- * without a body, 5 with one.
+ * without a body, 5 with one; `bind_request` or a `signature_mode` other than `jwt` adds 4
+ * (method, upstream URI, query, upstream Host), and the service read when `audience` is set.
  * @module
  */
 
 import { digestBytes } from '../core/body-digest.js'
-import { hostWithPort } from '../core/defaults.js'
 import {
   BodyError,
   type ErrorCode,
@@ -15,29 +15,31 @@ import {
   statusOf,
   UpstreamJwtError,
 } from '../core/errors.js'
+import { kongUpstreamAuthority } from '../core/forwarded.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { ResolvedOptions } from '../options/table.js'
 import type { RequestFacts } from '../signer/facts.js'
 import { createSigner, type Signer } from '../signer/signer.js'
 
-/** The part of Kong's PDK this plugin calls (every call is an awaited RPC). */
+/**
+ * The part of Kong's PDK this plugin calls (every call is an awaited RPC). Each one exists in
+ * Kong 3.x; the tests refuse any method that kong-pdk's typings of Kong's PDK do not list.
+ */
 export interface KongPdk {
   readonly request: {
     get_headers(): Promise<Record<string, string | string[]> | null | undefined>
     get_raw_body(max?: number): Promise<Uint8Array | string | null | undefined>
-    get_method(): Promise<string>
+    get_method(): Promise<string | null | undefined>
+    get_raw_query(): Promise<string | null | undefined>
   }
   readonly client: { get_consumer(): Promise<KongConsumer | null | undefined> }
   readonly router: { get_service(): Promise<KongService | null | undefined> }
+  /** `ngx.var[name]` in Kong (an nginx variable; nil when unset). */
+  readonly nginx: { get_var(name: string): Promise<string | null | undefined> }
   readonly service: {
     readonly request: {
       set_header(name: string, value: string): Promise<unknown>
       set_headers(headers: Record<string, string>): Promise<unknown>
-      get_scheme(): Promise<string | undefined>
-      get_host(): Promise<string | undefined>
-      get_port(): Promise<number | undefined>
-      get_path(): Promise<string | undefined>
-      get_raw_query(): Promise<string | undefined>
     }
   }
   readonly log: { err(...args: string[]): Promise<unknown> }
@@ -55,6 +57,20 @@ export interface KongConsumer {
 export interface KongService {
   readonly id?: string
   readonly name?: string
+  readonly protocol?: string | null
+  readonly host?: string | null
+  readonly port?: number | null
+}
+
+/** What Kong has decided about the forwarded request by the time plugins run (access phase). */
+interface ForwardedReads {
+  readonly method: string | null | undefined
+  /** `$upstream_uri`: the path Kong will send, escaped, without the query (added after access). */
+  readonly upstreamUri: string | null | undefined
+  /** `$args`: the query Kong will send (other plugins' `set_query` included). */
+  readonly query: string | null | undefined
+  /** `$upstream_host`: the client's Host with `preserve_host`, or one a plugin set; else `''`. */
+  readonly upstreamHost: string | null | undefined
 }
 
 /** Plugin name, as Kong and the Lua original know it. */
@@ -105,10 +121,14 @@ export class UpstreamJwtPlugin {
     try {
       const signer = await this.#signer
       const options = this.#options
-      const [rawHeaders, consumer, service] = await Promise.all([
+      const bind = options.bind_request || options.signature_mode !== 'jwt'
+      const [rawHeaders, consumer, service, reads] = await Promise.all([
         kong.request.get_headers(),
         kong.client.get_consumer(),
-        options.audience === undefined ? kong.router.get_service() : Promise.resolve(undefined),
+        options.audience === undefined || bind
+          ? kong.router.get_service()
+          : Promise.resolve(undefined),
+        bind ? readForwarded(kong) : undefined,
       ])
       const headers = lowerCased(rawHeaders)
       const declared = single(headers, 'content-length')
@@ -148,9 +168,7 @@ export class UpstreamJwtPlugin {
           : undefined,
         headers,
         // An HTTP Message Signature covers @method and @target-uri: the request as forwarded.
-        ...(options.bind_request || options.signature_mode !== 'jwt'
-          ? await this.#forwarded(kong)
-          : {}),
+        ...(reads ? forwarded(reads, service) : {}),
       }
       if (options.signature_mode === 'jwt') {
         const issued = await signer.issue(facts)
@@ -180,34 +198,40 @@ export class UpstreamJwtPlugin {
       })
     }
   }
+}
 
-  /**
-   * The request as Kong will forward it, for `htm`/`htu`/`htq` and the signature's
-   * `@method`/`@target-uri` (Kong 3.x PDK getters).
-   */
-  async #forwarded(
-    kong: KongPdk,
-  ): Promise<Pick<RequestFacts, 'method' | 'scheme' | 'host' | 'path' | 'query'>> {
-    const r = kong.service.request
-    const [method, scheme, host, port, path, query] = await Promise.all([
-      kong.request.get_method(),
-      r.get_scheme(),
-      r.get_host(),
-      r.get_port(),
-      r.get_path(),
-      r.get_raw_query(),
-    ])
-    if (!method || !scheme || !host || !path) {
-      throw new SigningError(
-        'bind_request needs the kong.service.request getters of Kong 3.x (so do signature modes http-signature and both)',
-      )
-    }
-    return {
-      method,
-      scheme,
-      host: hostWithPort(scheme, host, port || undefined),
-      path,
-      query: query ?? '',
-    }
+/** The reads `bind_request` needs, started together with the others (one batch). */
+async function readForwarded(kong: KongPdk): Promise<ForwardedReads> {
+  const [method, upstreamUri, query, upstreamHost] = await Promise.all([
+    kong.request.get_method(),
+    kong.nginx.get_var('upstream_uri'),
+    kong.request.get_raw_query(),
+    kong.nginx.get_var('upstream_host'),
+  ])
+  return { method, upstreamUri, query, upstreamHost }
+}
+
+/**
+ * The request as Kong forwards it, for `htm`/`htu`/`htq`: Kong's router has already set
+ * `$upstream_uri` (service path and stripped route path) and, with `preserve_host`,
+ * `$upstream_host` before the access phase; the query is `$args`, which Kong appends after the
+ * access phase; the Host otherwise comes from the service as Kong's balancer sets it.
+ */
+function forwarded(
+  reads: ForwardedReads,
+  service: KongService | null | undefined,
+): Pick<RequestFacts, 'method' | 'scheme' | 'host' | 'path' | 'query'> {
+  const { method, upstreamUri, query, upstreamHost } = reads
+  const scheme = service?.protocol ?? undefined
+  if (!method || !upstreamUri || !scheme || (!upstreamHost && !service?.host)) {
+    throw new SigningError(
+      'bind_request: Kong gave no method, upstream URI or service for this request (a route without a service?)',
+    )
   }
+  const host = kongUpstreamAuthority(
+    { protocol: scheme, host: service?.host ?? '', port: service?.port },
+    upstreamHost,
+  )
+  // $upstream_uri carries no query yet: Kong appends `?` and $args after the access phase.
+  return { method, scheme, host, path: upstreamUri, query: query ?? '' }
 }

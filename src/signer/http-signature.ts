@@ -9,6 +9,7 @@ import { type InnerList, type Item, serializeDictionary } from 'structured-heade
 import { rfc9421Algorithm } from '../core/algorithms.js'
 import { contentDigest } from '../core/content-digest.js'
 import { SigningError } from '../core/errors.js'
+import { forwardedUri } from '../core/forwarded.js'
 import { type HttpMessage, signatureBase } from '../core/signature-base.js'
 import type { RequestFacts } from './facts.js'
 import type { SigningKey } from './jws.js'
@@ -56,7 +57,9 @@ function single(value: string | readonly string[] | undefined): string | undefin
 
 /**
  * The target URI of the request as forwarded (RFC 9110 §7.1), from the facts an edge gives:
- * scheme, the Host header value, the path and the raw query, none of them re-encoded.
+ * scheme, the Host header value, the path and the raw query — {@link forwardedUri}, the same
+ * function that gives `htu`, so both bind the same URI (scheme and host lower-cased, a default
+ * port dropped; path and query byte for byte).
  *
  * @example
  * ```ts
@@ -69,8 +72,12 @@ export function targetUri(facts: RequestFacts): string {
   if (!facts.host) {
     throw new SigningError('an HTTP Message Signature needs the host the request is forwarded to')
   }
-  const query = facts.query ? `?${facts.query}` : ''
-  return `${(facts.scheme ?? 'http').toLowerCase()}://${facts.host}${facts.path || '/'}${query}`
+  return forwardedUri({
+    scheme: facts.scheme,
+    host: facts.host,
+    path: facts.path,
+    query: facts.query,
+  })
 }
 
 /**

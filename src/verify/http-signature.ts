@@ -16,6 +16,7 @@ import {
 } from '../core/algorithms.js'
 import type { BodyDigest } from '../core/body-digest.js'
 import { parseContentDigest } from '../core/content-digest.js'
+import { forwardedTarget, forwardedUri } from '../core/forwarded.js'
 import { ComponentError, signatureBase } from '../core/signature-base.js'
 import {
   AlgorithmNotAllowedError,
@@ -267,7 +268,7 @@ export async function checkHttpSignature(
   try {
     base = signatureBase(list, {
       method: request.method?.toUpperCase(),
-      targetUri: request.url,
+      targetUri: receivedTargetUri(request.url),
       headers: request.headers,
     })
   } catch (err) {
@@ -317,4 +318,15 @@ export async function checkHttpSignature(
     tag: typeof tag === 'string' ? tag : undefined,
     components: components as string[],
   }
+}
+
+/**
+ * `@target-uri` as the upstream received it, in the form the signer signs ({@link forwardedUri}):
+ * scheme and host lower-cased and a default port dropped, so `Host: Orders:80` and `orders`
+ * name one URI; path and query stay as received. A URL that is not absolute is passed on as it
+ * is and fails in the signature base with its own message.
+ */
+function receivedTargetUri(url: string | undefined): string | undefined {
+  const target = url === undefined ? undefined : forwardedTarget(url)
+  return target ? forwardedUri(target) : url
 }

@@ -3,8 +3,9 @@
  * request binding. Pure functions of the claims and the request.
  * @module
  */
-import { queryHash, requestUri } from '../core/binding.js'
+import { queryHash } from '../core/binding.js'
 import { type BodyDigest, digestBytes, digestStream } from '../core/body-digest.js'
+import { forwardedTarget, forwardedUri } from '../core/forwarded.js'
 import { BindingMismatchError, BodyHashMismatchError, ClaimInvalidError } from './errors.js'
 import type { VerifyRequest } from './request.js'
 
@@ -64,17 +65,12 @@ export function checkBinding(
       'htu',
       'token is bound to a URL but the request URL is not known',
     )
-  // The raw authority, path and query as received: URL would normalise escapes and dot segments.
-  const origin = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(request.url)
-  if (!origin) throw new BindingMismatchError('htu', 'the request URL is not absolute')
-  const rest = request.url.slice(origin[0].length).split('#')[0]!
-  const q = rest.indexOf('?')
-  const path = q === -1 ? rest : rest.slice(0, q)
-  const query = q === -1 ? '' : rest.slice(q + 1)
-  if (claims.htu !== undefined && claims.htu !== requestUri(origin[1]!, origin[2]!, path)) {
+  const target = forwardedTarget(request.url)
+  if (!target) throw new BindingMismatchError('htu', 'the request URL is not absolute')
+  if (claims.htu !== undefined && claims.htu !== forwardedUri(target, { query: false })) {
     throw new BindingMismatchError('htu', '"htu" claim does not match the request URL')
   }
-  if (claims.htq !== undefined && claims.htq !== queryHash(query)) {
+  if (claims.htq !== undefined && claims.htq !== queryHash(target.query)) {
     throw new BindingMismatchError('htq', '"htq" claim does not match the request query')
   }
 }

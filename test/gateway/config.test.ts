@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { effectivePlugin, GatewayConfigError, parseConfig } from '../../src/gateway/config.js'
-import { joinPaths, Router } from '../../src/gateway/router.js'
+import { Router } from '../../src/gateway/router.js'
 
 const signed = [{ name: 'kong-upstream-jwt', config: { x5c: 'none' } }]
 const base = (extra: Record<string, unknown> = {}) => ({
@@ -189,12 +189,32 @@ test('router: longest prefix wins; strip_path; Kong v0 path joining', () => {
   )
   assert.equal(r.match('GET', 'h', '/keep/x')?.upstreamPath, '/keep/x')
   assert.equal(r.match('GET', 'h', '/other'), undefined)
-  assert.equal(joinPaths('/base', '/x'), '/base/x')
-  assert.equal(joinPaths('/base/', '/x'), '/base/x')
-  assert.equal(joinPaths('/base', ''), '/base')
   assert.equal(
     routerFor([{ paths: ['/api'] }], '/base').match('GET', 'h', '/api/x')?.upstreamPath,
     '/base/x',
+  )
+})
+
+test('router: the upstream path follows Kong (service path, trailing slashes, path_handling v1)', () => {
+  const base = routerFor(
+    [
+      { name: 'strip', paths: ['/api'] },
+      { name: 'keep', paths: ['/keep'], strip_path: false },
+      { name: 'v1', paths: ['/v1'], path_handling: 'v1' },
+    ],
+    '/base',
+  )
+  assert.equal(base.match('GET', 'h', '/api')?.upstreamPath, '/base')
+  assert.equal(base.match('GET', 'h', '/api/')?.upstreamPath, '/base/')
+  assert.equal(base.match('GET', 'h', '/apix')?.upstreamPath, '/base/x')
+  assert.equal(base.match('GET', 'h', '/keep/x')?.upstreamPath, '/base/keep/x')
+  assert.equal(base.match('GET', 'h', '/v1x')?.upstreamPath, '/basex', 'v1 joins without a slash')
+  const slash = routerFor([{ name: 'strip', paths: ['/api'] }], '/base/')
+  assert.equal(slash.match('GET', 'h', '/api')?.upstreamPath, '/base')
+  assert.equal(slash.match('GET', 'h', '/api/x')?.upstreamPath, '/base/x')
+  assert.throws(
+    () => routerFor([{ paths: ['/a'], path_handling: 'v2' }]),
+    /path_handling must be v0 or v1/,
   )
 })
 

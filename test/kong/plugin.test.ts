@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, readlink, realpath, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
@@ -10,10 +12,14 @@ import { importX509, jwtVerify } from 'jose'
 import { buildKongPlugin } from '../../scripts/build-kong.mjs'
 import { ALGORITHMS } from '../../src/core/algorithms.js'
 import { jwkThumbprint } from '../../src/core/keys.js'
+import { upstreamJwt } from '../../src/verify/adapters/node.js'
 import { createVerifier } from '../../src/verify/verifier.js'
 import { writeKeys } from '../../testing/keys.js'
 import {
+  ANSWERS,
+  forwardAsKong,
   handleEvent,
+  type KongRequest,
   KongRpc,
   PLUGIN_NODE,
   PLUGIN_SERVER,
@@ -21,6 +27,7 @@ import {
   startInstance,
   startPluginServer,
 } from '../../testing/kong.js'
+import { kongPdkMethods } from '../../testing/kong-pdk-methods.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { cli } from '../helpers/cli.js'
@@ -281,40 +288,298 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
     assert.deepEqual(result.setHeaders, {})
   })
 
-  test('bind_request uses the forwarded request (Kong 3.x service.request getters)', async () => {
-    const id = await startInstance(rpc, { ...keys(), bind_request: true })
-    const result = await handleEvent(rpc, id, 'access', {
-      method: 'POST',
-      headers: {},
-      forwarded: {
-        scheme: 'http',
-        host: 'orders.internal',
-        port: 8080,
-        path: '/v1/orders',
-        query: 'a=1',
-      },
+  describe('bind_request: htm/htu/htq are the request as Kong forwards it', () => {
+    let upstream: Server
+    let port: number
+    const seen: { method: string; url: string; host: string; status: number; error?: string }[] = []
+    before(async () => {
+      const guard = upstreamJwt({
+        ca: pki.files.rootPem,
+        audience: 'orders',
+        requireBinding: true,
+        onError: (err, req, res) => {
+          seen.push({
+            method: req.method ?? '',
+            url: req.url ?? '',
+            host: req.headers.host ?? '',
+            status: 401,
+            error: (err as { code?: string }).code,
+          })
+          res.writeHead(401).end()
+        },
+      })
+      upstream = createServer(async (req, res) => {
+        if (!(await guard(req, res))) return
+        seen.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          host: req.headers.host ?? '',
+          status: 200,
+        })
+        res.end('ok')
+      })
+      await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+      port = (upstream.address() as AddressInfo).port
     })
-    const claims = await verified(result.setHeaders.jwt)
-    assert.equal(claims.htm, 'POST')
-    assert.equal(claims.htu, 'http://orders.internal:8080/v1/orders')
+    after(
+      () =>
+        new Promise<void>((r) => {
+          upstream.closeAllConnections()
+          upstream.close(() => r())
+        }),
+    )
+
+    const cases: {
+      name: string
+      target: string
+      servicePath: string
+      route: KongRequest['route']
+      method?: string
+      /** What Kong sends upstream (the request target), worked out by hand from Kong's rules. */
+      expected: string
+    }[] = [
+      {
+        name: 'strip_path on, service path /',
+        target: '/orders/42',
+        servicePath: '/',
+        route: { paths: ['/orders'] },
+        expected: '/42',
+      },
+      {
+        name: 'strip_path on, service path /base',
+        target: '/orders/42',
+        servicePath: '/base',
+        route: { paths: ['/orders'] },
+        expected: '/base/42',
+      },
+      {
+        name: 'strip_path on, exactly the route path, service path /base',
+        target: '/orders',
+        servicePath: '/base',
+        route: { paths: ['/orders'] },
+        expected: '/base',
+      },
+      {
+        name: 'strip_path off, service path /',
+        target: '/orders/42',
+        servicePath: '/',
+        route: { paths: ['/orders'], strip_path: false },
+        expected: '/orders/42',
+      },
+      {
+        name: 'strip_path off, service path /base',
+        target: '/orders/42',
+        servicePath: '/base',
+        route: { paths: ['/orders'], strip_path: false },
+        expected: '/base/orders/42',
+      },
+      {
+        name: 'path_handling v1, service path /base/',
+        target: '/orders/42',
+        servicePath: '/base/',
+        route: { paths: ['/orders'], path_handling: 'v1' },
+        expected: '/base/42',
+      },
+      {
+        name: 'preserve_host: the client Host goes upstream',
+        target: '/orders/42',
+        servicePath: '/base',
+        route: { paths: ['/orders'], preserve_host: true },
+        method: 'PUT',
+        expected: '/base/42',
+      },
+      {
+        name: 'a query with encoded characters, and an encoded path',
+        target: '/orders/a%20b%2Fc%7e?q=caf%C3%A9&sig=a%2Bb%3D&x=%20&empty=',
+        servicePath: '/base',
+        route: { paths: ['/orders'] },
+        method: 'DELETE',
+        expected: '/base/a%20b%2Fc~?q=caf%C3%A9&sig=a%2Bb%3D&x=%20&empty=',
+      },
+      {
+        name: 'an empty query (`?` alone) is forwarded as Kong does',
+        target: '/orders/42?',
+        servicePath: '/base',
+        route: { paths: ['/orders'] },
+        expected: '/base/42?',
+      },
+    ]
+
+    for (const c of cases) {
+      test(c.name, async () => {
+        const id = await startInstance(rpc, { ...keys(), bind_request: true })
+        const req: KongRequest = {
+          method: c.method ?? 'GET',
+          target: c.target,
+          headers: { host: 'API.Example.com:8000', 'x-client': 'yes' },
+          service: {
+            id: 's-1',
+            name: 'orders',
+            protocol: 'http',
+            host: '127.0.0.1',
+            port,
+            path: c.servicePath,
+          },
+          route: c.route,
+        }
+        const result = await handleEvent(rpc, id, 'access', req)
+        assert.equal(result.exit, undefined, result.logs.join('\n'))
+        assert.equal(result.upstream.forwarded?.target, c.expected)
+        const before = seen.length
+        assert.equal(await forwardAsKong(result, req), 200, JSON.stringify(seen.at(-1)))
+        const got = seen[before]
+        assert.ok(got)
+        assert.equal(got.url, c.expected)
+        const host = c.route?.preserve_host ? 'API.Example.com:8000' : `127.0.0.1:${port}`
+        assert.equal(got.host, host)
+        const claims = await verified(result.setHeaders.jwt)
+        const q = got.url.indexOf('?')
+        assert.equal(claims.htm, got.method)
+        assert.equal(
+          claims.htu,
+          `http://${host.toLowerCase()}${q === -1 ? got.url : got.url.slice(0, q)}`,
+        )
+        assert.equal(
+          claims.htq,
+          createHash('sha256')
+            .update(q === -1 ? '' : got.url.slice(q + 1))
+            .digest('base64url'),
+        )
+        // 4 calls, plus method, $upstream_uri, $args and $upstream_host; every one a method
+        // Kong has (handleEvent refuses any other).
+        assert.deepEqual(result.calls.map((call) => call.method).sort(), [
+          'kong.client.get_consumer',
+          'kong.nginx.get_var',
+          'kong.nginx.get_var',
+          'kong.request.get_headers',
+          'kong.request.get_method',
+          'kong.request.get_raw_query',
+          'kong.router.get_service',
+          'kong.service.request.set_header',
+        ])
+      })
+    }
+
+    test('changes made by plugins that ran before (path, query, Host) are in the binding', async () => {
+      const id = await startInstance(rpc, { ...keys(), bind_request: true })
+      const req: KongRequest = {
+        method: 'POST',
+        target: '/orders/42?x=1',
+        headers: { host: 'client.example' },
+        service: { id: 's-1', name: 'orders', host: '127.0.0.1', port, path: '/base' },
+        route: { paths: ['/orders'] },
+        earlier: { path: '/v2/orders 42', query: 'x=1&added=%C3%A9', host: 'orders.internal' },
+      }
+      const result = await handleEvent(rpc, id, 'access', req)
+      assert.equal(result.upstream.forwarded?.target, '/v2/orders%2042?x=1&added=%C3%A9')
+      assert.equal(await forwardAsKong(result, req), 200, JSON.stringify(seen.at(-1)))
+      const claims = await verified(result.setHeaders.jwt)
+      assert.equal(claims.htu, 'http://orders.internal/v2/orders%2042')
+      assert.equal(claims.htq, createHash('sha256').update('x=1&added=%C3%A9').digest('base64url'))
+    })
+
+    test('the upstream refuses the token for a request changed on the way (the check can fail)', async () => {
+      const id = await startInstance(rpc, { ...keys(), bind_request: true })
+      const req: KongRequest = {
+        target: '/orders/42?x=1',
+        headers: {},
+        service: { id: 's-1', name: 'orders', host: '127.0.0.1', port, path: '/base' },
+        route: { paths: ['/orders'] },
+      }
+      const result = await handleEvent(rpc, id, 'access', req)
+      const f = result.upstream.forwarded
+      assert.ok(f)
+      const changed = {
+        ...result,
+        upstream: { ...result.upstream, forwarded: { ...f, target: '/base/42?x=2' } },
+      }
+      assert.equal(await forwardAsKong(changed, req), 401)
+      assert.equal(seen.at(-1)?.error, 'ERR_BINDING_MISMATCH')
+    })
+
+    test('with audience set the service is still read once; the body adds one call', async () => {
+      const id = await startInstance(rpc, { ...keys(), bind_request: true, audience: 'orders' })
+      const req: KongRequest = {
+        method: 'POST',
+        target: '/orders',
+        headers: { 'content-length': String(BODY.length) },
+        body: BODY,
+        service: { id: 's-1', name: 'orders', host: '127.0.0.1', port },
+        route: { paths: ['/orders'] },
+      }
+      const result = await handleEvent(rpc, id, 'access', req)
+      assert.equal(result.calls.length, 9, result.calls.map((c) => c.method).join())
+      assert.equal(result.calls.filter((c) => c.method === 'kong.router.get_service').length, 1)
+      assert.equal(await forwardAsKong(result, req), 200)
+      assert.equal((await verified(result.setHeaders.jwt)).htu, `http://127.0.0.1:${port}/`)
+    })
+
+    test('a route without a service: 500, never a token without binding', async () => {
+      const id = await startInstance(rpc, { ...keys(), bind_request: true })
+      const result = await handleEvent(rpc, id, 'access', { method: 'GET', headers: {} })
+      assert.equal(result.exit?.status, 500)
+      assert.deepEqual(result.setHeaders, {})
+      assert.match(
+        result.logs.join('\n'),
+        /bind_request: Kong gave no method, upstream URI or service/,
+      )
+    })
+  })
+
+  test('the test Kong side answers only PDK methods Kong has', async () => {
+    const known = await kongPdkMethods()
+    for (const method of Object.keys(ANSWERS)) assert.ok(known.has(method), method)
+    assert.ok(!known.has('kong.service.request.get_scheme'))
+  })
+
+  test('a plugin calling a PDK method Kong lacks fails the event with the method name', async (t) => {
+    const badDir = join(dir, 'bad-plugins')
+    await mkdir(badDir)
+    await writeFile(
+      join(badDir, 'bad-pdk.js'),
+      `class Plugin {
+  async access(kong) {
+    const scheme = await kong.service.request.getScheme()
+    await kong.service.request.set_header('x-scheme', String(scheme))
+  }
+}
+module.exports = { Plugin, Name: 'bad-pdk', Version: '0.0.0', Priority: 1, Schema: [] }
+`,
+    )
+    const prefix = join(dir, 'bad-prefix')
+    await mkdir(prefix)
+    const badServer = await startPluginServer(badDir, prefix)
+    servers.push(badServer)
+    const badRpc = await KongRpc.connect(badServer.socket)
+    t.after(() => badRpc.close())
+    const status = (await badRpc.call('plugin.StartInstance', {
+      Name: 'bad-pdk',
+      Config: '{}',
+    })) as { Id: number }
+    await assert.rejects(
+      handleEvent(badRpc, status.Id, 'access', { headers: {} }),
+      /PDK methods Kong does not have: kong\.service\.request\.get_scheme$/,
+    )
   })
 
   for (const mode of ['http-signature', 'both'] as const) {
     test(`signature_mode ${mode}: every header in one set_headers call; http-message-signatures and our verifier accept them`, async () => {
       const id = await startInstance(rpc, { ...keys(), issuer: 'kong', signature_mode: mode })
-      const forwarded = {
-        scheme: 'https',
-        host: 'orders.internal',
-        port: 8443,
-        path: '/v1/orders',
-        query: 'a=1&b=%2F',
-      }
+      // Kong forwards https://orders.internal:8443/v1/orders?a=1&b=%2F
       const result = await handleEvent(rpc, id, 'access', {
         method: 'POST',
+        target: '/orders?a=1&b=%2F',
         headers: { 'content-length': String(BODY.length), 'content-type': 'application/json' },
         body: BODY,
-        service: { id: 's-1', name: 'orders' },
-        forwarded,
+        service: {
+          id: 's-1',
+          name: 'orders',
+          protocol: 'https',
+          host: 'orders.internal',
+          port: 8443,
+          path: '/v1',
+        },
+        route: { paths: ['/orders'], strip_path: false },
       })
       assert.equal(result.exit, undefined, result.logs.join('\n'))
       const sets = result.calls.filter((c) => c.method.startsWith('kong.service.request.set_'))
@@ -367,14 +632,6 @@ describe('Kong plugin through the real kong-js-pluginserver', () => {
       )
     })
   }
-
-  test('bind_request on a Kong without the service.request getters: 500, not a token without binding', async () => {
-    const id = await startInstance(rpc, { ...keys(), bind_request: true })
-    const result = await handleEvent(rpc, id, 'access', { method: 'GET', headers: {} })
-    assert.equal(result.exit?.status, 500)
-    assert.deepEqual(result.setHeaders, {})
-    assert.match(result.logs.join('\n'), /bind_request needs the kong.service.request getters/)
-  })
 
   test('KONG_SSL_CERT_KEY / KONG_SSL_CERT_DER win over the config, as in the original', async (t) => {
     const other = await writeKeys(dir, 'RS256', { name: 'env' })

@@ -121,6 +121,32 @@ describe('verifier: HTTP Message Signatures', () => {
     assert.equal(result.token, '')
   })
 
+  test('@target-uri is the URI htu names: a Host written with capitals and a default port is one URI', async () => {
+    // The signer's facts say `Orders.Internal:80`; the upstream rebuilds `http://orders.internal`.
+    const facts = { ...FACTS, host: 'Orders.Internal:80' }
+    const headers = lower((await bothSigner.signRequest(facts)).headers)
+    const input = headers['signature-input'] ?? ''
+    assert.match(input, /"@target-uri"/)
+    const result = await bothVerifier({ requireBinding: true }).verify({
+      headers: { ...headers, 'content-type': 'application/json' },
+      method: 'POST',
+      url: 'http://orders.internal/orders?a=1',
+      body: BODY,
+    })
+    assert.equal(result.claims.htu, 'http://orders.internal/orders')
+    // and a URI other than the one signed is still refused
+    await refused(
+      bothVerifier().verify({
+        headers: { ...headers, 'content-type': 'application/json' },
+        method: 'POST',
+        url: 'http://orders.internal:8080/orders?a=1',
+        body: BODY,
+      }),
+      'ERR_BINDING_MISMATCH',
+      'htu',
+    )
+  })
+
   test('http-signature: keys from the JWKS the signer publishes', async () => {
     const v = createVerifier({ jwks: sigSigner.jwks() as never, signatureMode: 'http-signature' })
     assert.equal((await v.verify(await received(sigSigner))).httpSignature?.alg, 'ed25519')

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { createPrivateKey, createPublicKey, verify } from 'node:crypto'
 import { test } from 'node:test'
 import { SigningError } from '../../src/core/errors.js'
-import { createSigningKey, encodeJson, signCompact, signCompactSync } from '../../src/signer/jws.js'
+import {
+  createSigningKey,
+  encodeJson,
+  signCompact,
+  signCompactCallback,
+  signCompactSync,
+} from '../../src/signer/jws.js'
 import vector from '../vectors/rfc7515-a2.json' with { type: 'json' }
 
 const key = createPrivateKey({ key: vector.jwk, format: 'jwk' })
@@ -67,4 +73,46 @@ test('a key that cannot sign gives a SigningError, never a raw crypto error', as
   assert.throws(() => signCompactSync('e30', 'e30', createSigningKey(privateKey, 'RS256')), {
     code: 'ERR_SIGNING_FAILED',
   })
+})
+
+test('the callback form signs ES256 and Ed25519 on the calling thread, the rest on the pool', async () => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const cases = [
+    ['ES256', generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, true],
+    ['EdDSA', generateKeyPairSync('ed25519').privateKey, true],
+    ['EdDSA', generateKeyPairSync('ed448').privateKey, false],
+    ['ES384', generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey, false],
+    ['RS256', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, false],
+  ] as const
+  for (const [alg, privateKey, onLoop] of cases) {
+    const signingKey = createSigningKey(privateKey, alg)
+    assert.equal(signingKey.onLoop, onLoop, alg)
+    let calledBeforeReturn = false
+    let returned = false
+    const token = await new Promise<string>((resolve, reject) => {
+      signCompactCallback('e30', 'e30', signingKey, (err, t) => {
+        calledBeforeReturn = !returned
+        if (err) reject(err)
+        else resolve(t)
+      })
+      returned = true
+    })
+    assert.equal(calledBeforeReturn, onLoop, alg)
+    const sig = Buffer.from(token.split('.')[2] ?? '', 'base64url')
+    const digest = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`
+    const publicKey = { key: createPublicKey(privateKey), dsaEncoding: 'ieee-p1363' as const }
+    assert.ok(verify(digest, Buffer.from('e30.e30'), publicKey, sig), alg)
+  }
+})
+
+test('the callback form on the calling thread still gives a SigningError, once', async () => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const { privateKey } = generateKeyPairSync('ed25519')
+  // Wrong pairing (bypassing the load-time check) with the on-loop path forced.
+  const signingKey = { ...createSigningKey(privateKey, 'RS256'), onLoop: true }
+  const calls: Array<Error | null> = []
+  signCompactCallback('e30', 'e30', signingKey, (err) => calls.push(err))
+  assert.equal(calls.length, 1)
+  assert.ok(calls[0] instanceof SigningError)
+  assert.equal(calls[0].code, 'ERR_SIGNING_FAILED')
 })

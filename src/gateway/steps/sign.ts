@@ -23,8 +23,9 @@ export function factsOf(x: Exchange): RequestFacts {
     path: upstreamPath,
     query: x.query,
     body: digest.size > 0 ? digest : undefined,
-    service: { id: service.id, name: service.name },
-    route: { id: route.id, name: route.name },
+    // The entries themselves (they carry `id` and `name`): no two objects per request.
+    service,
+    route,
     consumer: x.consumer,
     headers: x.req.headers,
   }

@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino'
+import { accessLineNeutralHook } from './access-line.js'
 
 /** Bytes of access-log lines held before a write, and the longest a line waits (nginx's
  * `access_log … buffer=4k flush=1s`). */
@@ -30,16 +31,24 @@ export function gatewayLogger(level: string): Logger {
       destination.flushSync()
     } catch {}
   })
+  // Does nothing for an info access line, so writeAccessLine may write it without pino.
+  const logMethod = Object.assign(
+    function (
+      this: Logger,
+      args: Parameters<Logger['info']>,
+      method: Logger['info'],
+      lineLevel: number,
+    ) {
+      method.apply(this, args)
+      if (lineLevel >= 50 || args[args.length - 1] !== 'request') flush()
+    },
+    { [accessLineNeutralHook]: true },
+  )
   return pino(
     {
       name: 'kong-upstream-jwt',
       level,
-      hooks: {
-        logMethod(args, method, lineLevel) {
-          method.apply(this, args)
-          if (lineLevel >= 50 || args[args.length - 1] !== 'request') flush()
-        },
-      },
+      hooks: { logMethod },
     },
     destination,
   )

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { writeAccessLine } from '../access-line.js'
 import type { Exchange } from '../exchange.js'
 import type { GatewayMetrics } from '../metrics.js'
 
@@ -36,5 +37,6 @@ export function log(x: Exchange, metrics: GatewayMetrics, logger: Logger): void 
   const latency = performance.now() - x.started
   metrics.recordRequest(x.serviceName, x.routeName, x.status, latency / 1000)
   if (x.status >= 500) logger.error(accessRecord(x, latency), 'request')
-  else if (logger.isLevelEnabled('info')) logger.info(accessRecord(x, latency), 'request')
+  else if (logger.isLevelEnabled('info'))
+    writeAccessLine(logger, x, latency, () => accessRecord(x, latency))
 }

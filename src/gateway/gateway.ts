@@ -1,4 +1,3 @@
-import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { type Logger, pino } from 'pino'
@@ -7,6 +6,7 @@ import { GatewayConfigError, UpstreamJwtError } from '../core/errors.js'
 import type { JsonWebKeySet } from '../signer/signer.js'
 import { createAdminServer } from './admin.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
+import { watchConfigFile } from './config-watch.js'
 import {
   createHttpsListener,
   type HttpsListener,
@@ -313,13 +313,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return reloading
   }
 
-  const watched =
-    typeof options.config === 'string' && options.watch !== false ? options.config : undefined
-  if (watched) {
-    watchFile(watched, { interval: 1000, persistent: false }, (curr, prev) => {
-      if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size) void reload()
-    })
-  }
+  const unwatch = watchConfigFile(options, () => void reload())
 
   const role = options.role ?? 'gateway'
   log.info({ proxy: url, proxy_ssl: sslUrl, admin: adminUrl }, `kong-upstream-jwt ${role} ready`)
@@ -335,7 +329,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     reload,
     close() {
       closing ??= (async () => {
-        if (watched) unwatchFile(watched)
+        unwatch()
         const closed = Promise.all([
           new Promise((r) => proxy.close(() => r(undefined))),
           https ? new Promise((r) => https.server.close(() => r(undefined))) : undefined,

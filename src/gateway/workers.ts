@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster'
-import { unwatchFile, watchFile } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { Logger } from 'pino'
 import { AggregatorRegistry } from 'prom-client'
 import type { JsonWebKeySet } from '../signer/signer.js'
 import { createAdminServer } from './admin.js'
+import { watchConfigFile } from './config-watch.js'
 import {
   type Gateway,
   type GatewayOptions,
@@ -261,13 +261,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     })
     return reloading
   }
-  const watched =
-    typeof options.config === 'string' && options.watch !== false ? options.config : undefined
-  if (watched) {
-    watchFile(watched, { interval: 1000, persistent: false }, (curr, prev) => {
-      if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size) void reload()
-    })
-  }
+  const unwatch = watchConfigFile(options, () => void reload())
   log.info(
     { proxy: url, admin: adminUrl, workers: options.workers },
     'kong-upstream-jwt gateway ready',
@@ -282,7 +276,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     close() {
       closed ??= (async () => {
         closing = true
-        if (watched) unwatchFile(watched)
+        unwatch()
         const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w)
         const exited = Promise.all(
           workers.map(

@@ -66,8 +66,9 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
   if (input.config !== undefined) await assertReadable('--config', input.config)
   let gateway: Pick<Gateway, 'reload'>
   let stop: () => Promise<void>
-  // One worker per core by default: measured on a 2-core machine, two workers answered 1.25x
-  // (RS256) to 1.7x (ES256) the requests of one, at a lower p99 (README, Benchmarks).
+  // One worker per core by default, as Kong runs one nginx worker per core. On the 2-core
+  // bench machine, with the load generator on the same cores, two workers answered more than
+  // one in most cells but not all, at more CPU per request (README, Benchmarks).
   const workers = workerCount(input.workers ?? (input.demo || input.listenSsl ? 1 : 'auto'))
   if (input.demo && workers > 1) throw new UsageError('--workers works with --config or --upstream')
   if (input.listenSsl && workers > 1)

@@ -178,6 +178,8 @@ export interface KongRequest {
 export interface EventResult {
   readonly calls: { method: string; args: unknown[] }[]
   readonly setHeaders: Record<string, string>
+  /** Names the plugin removed from the upstream request (`clear_header`), lower case. */
+  readonly clearedHeaders: Set<string>
   readonly logs: string[]
   exit?: { status: number; body: unknown }
   /** What Kong computed for the upstream request, and what it forwards. */
@@ -226,6 +228,14 @@ export const ANSWERS: Readonly<Record<string, Answer>> = {
     if (typeof args[0] !== 'string' || typeof args[1] !== 'string')
       return { error: 'bad argument to set_header' }
     result.setHeaders[args[0].toLowerCase()] = args[1]
+    result.clearedHeaders.delete(args[0].toLowerCase())
+    return { value: undefined }
+  },
+  'kong.service.request.clear_header': (_req, result, args) => {
+    if (typeof args[0] !== 'string') return { error: 'bad argument to clear_header' }
+    const name = args[0].toLowerCase()
+    delete result.setHeaders[name]
+    result.clearedHeaders.add(name)
     return { value: undefined }
   },
   'kong.service.request.set_headers': (_req, result, args) => {
@@ -235,6 +245,7 @@ export const ANSWERS: Readonly<Record<string, Answer>> = {
     for (const [k, v] of Object.entries(headers)) {
       if (typeof v !== 'string') return { error: 'bad argument to set_headers' }
       result.setHeaders[k.toLowerCase()] = v
+      result.clearedHeaders.delete(k.toLowerCase())
     }
     return { value: undefined }
   },
@@ -276,7 +287,13 @@ export async function handleEvent(
     req.route,
     req.earlier,
   )
-  const result: EventResult = { calls: [], setHeaders: {}, logs: [], upstream }
+  const result: EventResult = {
+    calls: [],
+    setHeaders: {},
+    clearedHeaders: new Set(),
+    logs: [],
+    upstream,
+  }
   const unknown: string[] = []
   let step = (await rpc.call('plugin.HandleEvent', {
     InstanceId: instanceId,
@@ -327,6 +344,18 @@ export async function startInstance(
 }
 
 /**
+ * The headers Kong sends upstream after the access phase: the client's, less those the plugin
+ * cleared, with those it set.
+ */
+export function forwardedHeaders(result: EventResult, req: KongRequest): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers ?? {})) {
+    if (!result.clearedHeaders.has(k.toLowerCase())) headers[k.toLowerCase()] = v
+  }
+  return Object.assign(headers, result.setHeaders)
+}
+
+/**
  * Sends the request to the service as Kong does once the access phase is over: the method, the
  * target Kong built (`$upstream_uri` and the query), Kong's Host, the client's headers and the
  * ones the plugin set, and the body. Resolves with the upstream's status.
@@ -335,9 +364,7 @@ export function forwardAsKong(result: EventResult, req: KongRequest): Promise<nu
   const f = result.upstream.forwarded
   if (!f) throw new Error('test fixture: forwarding needs a service with a host')
   if (result.exit) throw new Error(`the plugin ended the request with ${result.exit.status}`)
-  const headers: Record<string, string> = {}
-  for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v
-  Object.assign(headers, result.setHeaders, { host: f.hostHeader })
+  const headers: Record<string, string> = { ...forwardedHeaders(result, req), host: f.hostHeader }
   return new Promise((resolve, reject) => {
     const out = request(
       { host: f.host, port: f.port, method: f.method, path: f.target, headers },

@@ -13,6 +13,14 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'content-length',
 ])
 
+// The RFC 9421/9530 headers a signature mode sets: a client's copies are never forwarded, also
+// in `jwt` mode, so an upstream never takes them for the gateway's.
+const PROOF_HEADERS: ReadonlySet<string> = new Set([
+  'signature',
+  'signature-input',
+  'content-digest',
+])
+
 /**
  * Header names a message names in its Connection header, plus the standard hop-by-hop ones.
  * Returns the shared standard set when Connection names nothing else (the common case).
@@ -66,8 +74,8 @@ export interface ForwardingContext {
 }
 
 /**
- * The headers sent upstream: the client's, less hop-by-hop ones and any client-supplied token
- * header (never passed through), with Host set and X-Forwarded-For/-Proto/-Host/-Port/-Path and
+ * The headers sent upstream: the client's, less hop-by-hop ones and any client-supplied token,
+ * Signature, Signature-Input or Content-Digest header (never passed through), with Host set and X-Forwarded-For/-Proto/-Host/-Port/-Path and
  * X-Real-IP added as Kong adds them.
  */
 export function upstreamHeaders(
@@ -79,7 +87,13 @@ export function upstreamHeaders(
   const out: Record<string, string | string[]> = {}
   for (const name in req.headers) {
     const value = req.headers[name]
-    if (value === undefined || hop.has(name) || name === ctx.tokenHeader || name === 'host')
+    if (
+      value === undefined ||
+      hop.has(name) ||
+      name === ctx.tokenHeader ||
+      name === 'host' ||
+      PROOF_HEADERS.has(name)
+    )
       continue
     if (extra.length > 0 && extra.includes(name)) continue
     out[name] = value

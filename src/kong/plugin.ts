@@ -3,7 +3,8 @@
  * JavaScript plugin server (`kong-js-pluginserver`, npm `kong-pdk`). Each `kong.*` call is a
  * round trip to Kong, so the reads are batched and the plugin makes 4 calls for a request
  * without a body, 5 with one; `bind_request` or a `signature_mode` other than `jwt` adds 4
- * (method, upstream URI, query, upstream Host), and the service read when `audience` is set.
+ * (method, upstream URI, query, upstream Host), and the service read when `audience` is set;
+ * a client-sent proof header the mode does not replace adds one `clear_header` each.
  * @module
  */
 
@@ -40,6 +41,7 @@ export interface KongPdk {
     readonly request: {
       set_header(name: string, value: string): Promise<unknown>
       set_headers(headers: Record<string, string>): Promise<unknown>
+      clear_header(name: string): Promise<unknown>
     }
   }
   readonly log: { err(...args: string[]): Promise<unknown> }
@@ -84,6 +86,9 @@ export const NAME = 'kong-upstream-jwt'
  * the hash.
  */
 export const PRIORITY = 790
+
+/** The RFC 9421/9530 headers a signature mode sets; a client's copies are never forwarded. */
+const HTTP_SIGNATURE_HEADERS = ['signature', 'signature-input', 'content-digest'] as const
 
 function single(headers: Record<string, string | string[]>, name: string): string | undefined {
   const v = headers[name]
@@ -170,14 +175,24 @@ export class UpstreamJwtPlugin {
         // An HTTP Message Signature covers @method and @target-uri: the request as forwarded.
         ...(reads ? forwarded(reads, service) : {}),
       }
+      let set: readonly string[]
       if (options.signature_mode === 'jwt') {
         const issued = await signer.issue(facts)
         await kong.service.request.set_header(signer.headerName, issued.value)
+        set = [signer.headerName.toLowerCase()]
       } else {
         // One round trip for the JWT, Content-Digest, Signature-Input and Signature.
         const signed = await signer.signRequest(facts)
         await kong.service.request.set_headers({ ...signed.headers })
+        set = Object.keys(signed.headers).map((name) => name.toLowerCase())
       }
+      // A client-sent proof this mode does not replace (the token header in http-signature
+      // mode, a Signature in jwt mode) must not reach the upstream as if Kong had made it.
+      // Only names the client actually sent cost a round trip.
+      const stale = [signer.headerName.toLowerCase(), ...HTTP_SIGNATURE_HEADERS].filter(
+        (name) => headers[name] !== undefined && !set.includes(name),
+      )
+      await Promise.all(stale.map((name) => kong.service.request.clear_header(name)))
     } catch (err) {
       const known = err instanceof UpstreamJwtError
       const code: ErrorCode = known ? err.code : 'ERR_INTERNAL'

@@ -171,6 +171,22 @@ describe('gateway (real upstream, real HTTP clients)', () => {
     assert.equal(seen.headers.te, undefined)
   })
 
+  test('signature_mode jwt: a client-supplied Signature, Signature-Input, Content-Digest never reach the upstream', async () => {
+    const res = await fetch(`${gateway.url}/api/x`, {
+      headers: {
+        Signature: 'sig1=:AAAA:',
+        'Signature-Input': 'sig1=("@method");created=1;keyid="x"',
+        'Content-Digest': 'sha-256=:AAAA:',
+      },
+    })
+    assert.equal(res.status, 200)
+    const seen = upstream.seen.at(-1)!
+    await claimsOf(seen.headers.jwt)
+    assert.equal(seen.headers.signature, undefined)
+    assert.equal(seen.headers['signature-input'], undefined)
+    assert.equal(seen.headers['content-digest'], undefined)
+  })
+
   test('X-Forwarded-* and Host as Kong sets them; strip_path and the service path', async () => {
     await get(`${gateway.url}/api/a/b?q=1`, {
       host: 'edge.example.com:9999',

@@ -18,6 +18,7 @@ import { writeKeys } from '../../testing/keys.js'
 import {
   ANSWERS,
   forwardAsKong,
+  forwardedHeaders,
   handleEvent,
   type KongRequest,
   KongRpc,
@@ -630,6 +631,42 @@ module.exports = { Plugin, Name: 'bad-pdk', Version: '0.0.0', Priority: 1, Schem
         ours.verify({ headers: upstreamHeaders, method: 'POST', url, body: Buffer.from('{}') }),
         { code: 'ERR_BODY_HASH_MISMATCH' },
       )
+    })
+  }
+
+  for (const mode of ['jwt', 'http-signature', 'both'] as const) {
+    test(`signature_mode ${mode}: a client's JWT, Signature, Signature-Input and Content-Digest never reach the upstream`, async () => {
+      const id = await startInstance(rpc, { ...keys(), issuer: 'kong', signature_mode: mode })
+      const forged = {
+        JWT: 'forged.client.token',
+        Signature: 'sig9=:AAAA:',
+        'Signature-Input': 'sig9=("@method");created=1;keyid="x"',
+        'Content-Digest': 'sha-256=:AAAA:',
+      }
+      const req: KongRequest = {
+        method: 'POST',
+        target: '/orders',
+        headers: { ...forged, 'content-length': String(BODY.length) },
+        body: BODY,
+        service: { id: 's-1', name: 'orders', protocol: 'http', host: 'orders.internal' },
+        route: { paths: ['/orders'], strip_path: false },
+      }
+      const result = await handleEvent(rpc, id, 'access', req)
+      assert.equal(result.exit, undefined, result.logs.join('\n'))
+      const sent = forwardedHeaders(result, req)
+      for (const [name, value] of Object.entries(forged)) {
+        assert.notEqual(sent[name.toLowerCase()], value, `client's ${name} passed through`)
+      }
+      const expected =
+        mode === 'jwt'
+          ? ['jwt']
+          : mode === 'both'
+            ? ['content-digest', 'jwt', 'signature', 'signature-input']
+            : ['content-digest', 'signature', 'signature-input']
+      const present = ['content-digest', 'jwt', 'signature', 'signature-input'].filter(
+        (n) => sent[n] !== undefined,
+      )
+      assert.deepEqual(present, expected)
     })
   }
 

@@ -286,6 +286,34 @@ describe('framework adapters (real frameworks)', () => {
     await withHook.close()
   })
 
+  test('Fastify: with an async onSend hook (compression, ...) a refused request never reaches the handler', async () => {
+    for (const onError of [
+      undefined,
+      (
+        _err: unknown,
+        _request: unknown,
+        reply: { code(n: number): { send(b: string): unknown } },
+      ) => reply.code(403).send('nope'),
+    ]) {
+      const app = Fastify()
+      // The reply is not ended when reply.send() returns: the onSend hook is still pending.
+      app.addHook('onSend', async (_request, _reply, payload) => {
+        await new Promise((resolve) => setImmediate(resolve))
+        return payload
+      })
+      await app.register(fastifyUpstreamJwt, { verifier, ...(onError ? { onError } : {}) } as never)
+      let handled = 0
+      app.get('/', async () => {
+        handled++
+        return 'protected'
+      })
+      const res = await app.inject({ method: 'GET', url: '/', headers: { jwt: 'x.y.z' } })
+      assert.equal(res.statusCode, onError ? 403 : 401, res.body)
+      assert.equal(handled, 0, 'the route handler ran for a refused request')
+      await app.close()
+    }
+  })
+
   test('Express: a parser that did not capture the raw body makes the middleware fail closed (500)', async () => {
     const app = express()
     app.use(express.json())

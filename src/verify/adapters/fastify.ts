@@ -91,6 +91,11 @@ const plugin: FastifyPluginAsync<FastifyAdapterOptions> = async (fastify, option
         // Bytes, not a string: Fastify would add a charset to a JSON string's content type.
         reply.code(status).headers(headers).send(Buffer.from(text))
       }
+      // Fastify stops before the handler only if the reply has ended; with an async onSend hook
+      // it has not when send() returns, so wait for it. A reply that still did not end (the
+      // client went away) is refused through the error path: the handler never runs.
+      await reply
+      if (!reply.sent) throw fastifyError(err)
       return undefined
     }
   })

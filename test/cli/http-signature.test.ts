@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { cli, cliProcess } from '../helpers/cli.js'
+import { cli, cliProcess, signArgs } from '../helpers/cli.js'
 
 const URL_ = 'https://orders.internal/v1/orders?a=1'
 
@@ -20,28 +20,26 @@ describe('CLI sign/verify with HTTP Message Signatures', () => {
     await writeFile(bodyFile, '{"a":1}')
   })
   const sign = (mode: string, ...extra: string[]) =>
-    cli([
-      'sign',
-      '-k',
-      pki.files.key,
-      '-c',
-      pki.files.chain,
-      '--algorithm',
-      'ES256',
-      '--issuer',
-      'gw',
-      '--signature-mode',
-      mode,
-      '--method',
-      'POST',
-      '--url',
-      URL_,
-      '--body-file',
-      bodyFile,
-      '-H',
-      'content-type: application/json',
-      ...extra,
-    ])
+    cli(
+      signArgs(
+        pki,
+        '--algorithm',
+        'ES256',
+        '--issuer',
+        'gw',
+        '--signature-mode',
+        mode,
+        '--method',
+        'POST',
+        '--url',
+        URL_,
+        '--body-file',
+        bodyFile,
+        '-H',
+        'content-type: application/json',
+        ...extra,
+      ),
+    )
   const headerArgs = (stdout: string) =>
     stdout
       .trim()
@@ -116,17 +114,7 @@ describe('CLI sign/verify with HTTP Message Signatures', () => {
   })
 
   test('sign refuses an algorithm without an RFC 9421 name, with the reason', async () => {
-    const r = await cli([
-      'sign',
-      '-k',
-      pki.files.key,
-      '-c',
-      pki.files.chain,
-      '--algorithm',
-      'ES512',
-      '--signature-mode',
-      'http-signature',
-    ])
+    const r = await cli(signArgs(pki, '--algorithm', 'ES512', '--signature-mode', 'http-signature'))
     assert.notEqual(r.code, 0)
     assert.match(r.stderr, /RFC 9421 defines no algorithm for ES512/)
   })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { cli, cliProcess } from '../helpers/cli.js'
+import { cli, cliProcess, signArgs } from '../helpers/cli.js'
 
 describe('CLI verify', () => {
   let dir: string
@@ -12,20 +12,9 @@ describe('CLI verify', () => {
   let bodyFile: string
   const sign = async (...extra: string[]) =>
     (
-      await cli([
-        'sign',
-        '-k',
-        pki.files.key,
-        '-c',
-        pki.files.chain,
-        '--algorithm',
-        'ES256',
-        '--issuer',
-        'gw',
-        '--body-file',
-        bodyFile,
-        ...extra,
-      ])
+      await cli(
+        signArgs(pki, '--algorithm', 'ES256', '--issuer', 'gw', '--body-file', bodyFile, ...extra),
+      )
     ).stdout.trim()
   after(() => removeDir(dir))
   before(async () => {
@@ -255,27 +244,10 @@ describe('CLI verify', () => {
       ttl.stderr,
       /^kong-upstream-jwt: --token-ttl must be between 1 and 86400 \(got 0\)/,
     )
-    const body = await cli([
-      'sign',
-      '-k',
-      pki.files.key,
-      '-c',
-      pki.files.chain,
-      '--body-file',
-      join(dir, 'gone.json'),
-      '--json',
-    ])
+    const body = await cli(signArgs(pki, '--body-file', join(dir, 'gone.json'), '--json'))
     assert.equal(body.code, 2)
     assert.match(JSON.parse(body.stdout).message, /^--body-file .*gone\.json: no such file$/)
-    const rsa = await cli([
-      'sign',
-      '-k',
-      pki.files.key,
-      '-c',
-      pki.files.chain,
-      '--algorithm',
-      'RS256',
-    ])
+    const rsa = await cli(signArgs(pki, '--algorithm', 'RS256'))
     assert.equal(rsa.code, 1)
     assert.match(rsa.stderr, /needs an RSA key, but the key in .* is an EC key/)
   })

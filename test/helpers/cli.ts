@@ -3,6 +3,12 @@ import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { CliIo } from '../../src/cli/io.js'
 import { run } from '../../src/cli/run.js'
+import type { Pki } from '../../testing/pki.js'
+
+/** `sign` with the test PKI's leaf key and chain, then `more`: how the CLI tests start a sign line. */
+export function signArgs(pki: Pki, ...more: string[]): string[] {
+  return ['sign', '-k', pki.files.key, '-c', pki.files.chain, ...more]
+}
 
 /** Runs the CLI in-process with captured output; `stdin` is piped content or a terminal. */
 export async function cli(

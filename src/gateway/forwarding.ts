@@ -75,8 +75,8 @@ export interface ForwardingContext {
 
 /**
  * The headers sent upstream: the client's, less hop-by-hop ones and any client-supplied token,
- * Signature, Signature-Input or Content-Digest header (never passed through), with Host set and X-Forwarded-For/-Proto/-Host/-Port/-Path and
- * X-Real-IP added as Kong adds them.
+ * Signature, Signature-Input or Content-Digest header (never passed through), with Host set
+ * and X-Forwarded-For/-Proto/-Host/-Port/-Path and X-Real-IP added as Kong adds them.
  */
 export function upstreamHeaders(
   req: IncomingMessage,

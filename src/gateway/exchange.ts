@@ -4,6 +4,7 @@ import type { IssuedToken } from '../signer/signer.js'
 import type { SpooledBody } from './body-spool.js'
 import type { RouteMatch } from './router.js'
 import type { Runtime } from './runtime.js'
+import type { UpstreamCall } from './upstream.js'
 
 const NONE: readonly string[] = []
 
@@ -11,10 +12,6 @@ const NONE: readonly string[] = []
  * One request on its way through the gateway's steps (route, authenticate, take in the body,
  * sign, forward, log): what each step learns, in one object of fixed shape, so the steps are
  * plain functions and the access log is one record.
- *
- * It is also the signal undici aborts the upstream request on: undici takes any object with
- * `aborted`, `on`/`once` and `removeListener` for 'abort'. One listener slot is all it uses, and
- * an AbortController or EventEmitter per request costs a measurable share of the CPU.
  */
 export class Exchange {
   readonly started = performance.now()
@@ -51,10 +48,8 @@ export class Exchange {
   upstream: string | undefined = undefined
   /** The client closed the connection before the response was sent whole. */
   aborted = false
-  /** The upstream's response head has been passed on; undici now writes into `res`. */
+  /** The upstream's response head has been passed on; its body is being written into `res`. */
   responding = false
-  /** undici's error that destroyed the client response (the upstream broke off after the head). */
-  destroyedBy: Error | undefined = undefined
   /** The client's HTTP framing was broken (node's parser code), answered 400. */
   malformed: string | undefined = undefined
 
@@ -62,7 +57,8 @@ export class Exchange {
   readonly req: IncomingMessage
   readonly res: ServerResponse
 
-  #onAbort: (() => void) | undefined = undefined
+  /** The request in flight upstream, once forwarded. */
+  upstreamCall: UpstreamCall | undefined = undefined
 
   constructor(runtime: Runtime, req: IncomingMessage, res: ServerResponse) {
     this.runtime = runtime
@@ -75,34 +71,11 @@ export class Exchange {
     this.method = req.method ?? 'GET'
   }
 
-  /**
-   * The client response closed early: stop the upstream request (undici listens for 'abort').
-   * Once undici streams into the response it sees the close itself, and an abort then would
-   * hide the upstream's own failure (a body timeout destroys the response too).
-   */
+  /** The client response closed early: stop the upstream request, if one is in flight. */
   clientGone(): void {
     if (this.aborted) return
     this.aborted = true
-    const onAbort = this.#onAbort
-    this.#onAbort = undefined
-    if (!this.responding) onAbort?.()
-  }
-
-  /** For undici: the one 'abort' listener. */
-  once(_event: 'abort', listener: () => void): this {
-    this.#onAbort = listener
-    return this
-  }
-
-  /** For undici, which checks that a signal has `on`. */
-  on(event: 'abort', listener: () => void): this {
-    return this.once(event, listener)
-  }
-
-  /** For undici, when the request is done. */
-  removeListener(_event: 'abort', listener: () => void): this {
-    if (this.#onAbort === listener) this.#onAbort = undefined
-    return this
+    this.upstreamCall?.cancel()
   }
 }
 

@@ -73,54 +73,83 @@ export interface ForwardingContext {
   readonly drop?: readonly string[]
 }
 
+// Set by the gateway itself, as Kong sets them: a client's own copies are replaced.
+const SET_BY_GATEWAY: ReadonlySet<string> = new Set([
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-path',
+  'x-real-ip',
+])
+
 /**
- * The headers sent upstream: the client's, less hop-by-hop ones and any client-supplied token,
- * Signature, Signature-Input or Content-Digest header (never passed through), with Host set
- * and X-Forwarded-For/-Proto/-Host/-Port/-Path and X-Real-IP added as Kong adds them.
+ * The headers sent upstream, as undici's flat `[name, value, …]` list: Host, the client's
+ * headers less hop-by-hop ones and any client-supplied token, Signature, Signature-Input or
+ * Content-Digest header (never passed through), and X-Forwarded-For/-Proto/-Host/-Port/-Path
+ * and X-Real-IP as Kong sets them. The caller appends the token and Content-Length.
  */
-export function upstreamHeaders(
-  req: IncomingMessage,
-  ctx: ForwardingContext,
-): Record<string, string | string[]> {
-  const hop = hopByHop(req.headers)
+export function upstreamHeaders(req: IncomingMessage, ctx: ForwardingContext): string[] {
+  const headers = req.headers
+  const hop = hopByHop(headers)
   const extra = ctx.drop ?? []
-  const out: Record<string, string | string[]> = {}
-  for (const name in req.headers) {
-    const value = req.headers[name]
+  const out: string[] = ['host', ctx.host]
+  for (const name in headers) {
+    const value = headers[name]
     if (
       value === undefined ||
       hop.has(name) ||
       name === ctx.tokenHeader ||
-      name === 'host' ||
+      SET_BY_GATEWAY.has(name) ||
       PROOF_HEADERS.has(name)
     )
       continue
     if (extra.length > 0 && extra.includes(name)) continue
-    out[name] = value
+    if (typeof value === 'string') out.push(name, value)
+    else for (const v of value) out.push(name, v)
   }
-  const xff = req.headers['x-forwarded-for']
-  out.host = ctx.host
-  out['x-forwarded-for'] = xff
-    ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.clientIp}`
-    : ctx.clientIp
-  out['x-forwarded-proto'] = ctx.proto
-  out['x-forwarded-host'] = withoutPort(req.headers.host ?? '')
-  out['x-forwarded-port'] = String(ctx.port)
-  out['x-forwarded-path'] = ctx.path
-  out['x-real-ip'] = ctx.clientIp
+  const xff = headers['x-forwarded-for']
+  out.push(
+    'x-forwarded-for',
+    xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.clientIp}` : ctx.clientIp,
+    'x-forwarded-proto',
+    ctx.proto,
+    'x-forwarded-host',
+    withoutPort(headers.host ?? ''),
+    'x-forwarded-port',
+    String(ctx.port),
+    'x-forwarded-path',
+    ctx.path,
+    'x-real-ip',
+    ctx.clientIp,
+  )
   return out
 }
 
-/** Response headers from the upstream, less hop-by-hop ones, for the client. */
-export function clientHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string | string[]> {
-  const hop = hopByHop(headers)
-  const out: Record<string, string | string[]> = {}
-  for (const name in headers) {
-    const value = headers[name]
-    // The body is streamed unchanged, so its content-length stays true.
-    if (value !== undefined && (name === 'content-length' || !hop.has(name))) out[name] = value
+/**
+ * Response headers from the upstream (undici's raw `[name, value, …]` buffers), less
+ * hop-by-hop ones, as strings for `res.writeHead`. Bytes are kept as sent (latin1 both ways).
+ */
+export function responseHeaderList(raw: readonly Buffer[]): string[] {
+  const out: string[] = []
+  let connection: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1')
+    const value = raw[i + 1]!.toString('latin1')
+    if (name.length === 10 && name.toLowerCase() === 'connection')
+      connection = connection === undefined ? value : `${connection},${value}`
+    out.push(name, value)
   }
+  const hop = connection === undefined ? HOP_BY_HOP : hopByHop({ connection })
+  let kept = 0
+  for (let i = 0; i < out.length; i += 2) {
+    const lower = out[i]!.toLowerCase()
+    // The body is streamed unchanged, so its content-length stays true.
+    if (lower !== 'content-length' && hop.has(lower)) continue
+    out[kept++] = out[i]!
+    out[kept++] = out[i + 1]!
+  }
+  out.length = kept
   return out
 }

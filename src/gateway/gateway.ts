@@ -149,9 +149,6 @@ export function listenOn(
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   const x = exchangeOn(socket as never)
   if (x && err.code?.startsWith('HPE_')) x.malformed = err.code
-  // undici destroys the client response with the upstream's error when the upstream breaks off
-  // after the head: that is the upstream's failure, not the client's.
-  else if (x && err.code?.startsWith('UND_ERR_')) x.destroyedBy = err
   const sent = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
   if (!socket.writable || sent) return void socket.destroy()
   const status =

@@ -1,7 +1,8 @@
+import type { ServerResponse } from 'node:http'
 import type { Exchange } from '../exchange.js'
-import { clientHeaders, upstreamHeaders } from '../forwarding.js'
+import { upstreamHeaders } from '../forwarding.js'
 import type { GatewayMetrics } from '../metrics.js'
-import { classifyUpstreamFailure, type Upstreams } from '../upstream.js'
+import { classifyUpstreamFailure, type UpstreamReply, type Upstreams } from '../upstream.js'
 
 // Methods whose requests carry no body unless the client sent one (RFC 9110 §9.3).
 const BODYLESS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS'])
@@ -29,7 +30,7 @@ export function forward(
   ctx: ForwardContext,
   done: (x: Exchange, err: Error | undefined) => void,
 ): void {
-  const { req, res } = x
+  const { req } = x
   const { route, upstreamPath } = x.match!
   const service = route.service
   const signer = x.runtime.signerFor.get(route)!
@@ -46,41 +47,55 @@ export function forward(
   })
   if (x.signedHeaders) {
     // The signature modes' headers replace any a client sent under those names.
-    for (const name in x.signedHeaders) headers[name.toLowerCase()] = x.signedHeaders[name]!
+    for (const name in x.signedHeaders) headers.push(name.toLowerCase(), x.signedHeaders[name]!)
   } else {
-    headers[tokenHeader] = x.token!.value
+    headers.push(tokenHeader, x.token!.value)
   }
   const size = body.digest.size
-  if (size > 0 || !BODYLESS.has(x.method)) headers['content-length'] = String(size)
+  if (size > 0 || !BODYLESS.has(x.method)) headers.push('content-length', String(size))
   x.upstreamStarted = performance.now()
-  ctx.upstreams.send(
+  x.upstreamCall = ctx.upstreams.send(
     service,
-    {
-      method: x.method as 'GET',
-      path: x.query ? `${upstreamPath}?${x.query}` : upstreamPath,
-      headers,
-      signal: x,
-    },
+    { method: x.method, path: x.query ? `${upstreamPath}?${x.query}` : upstreamPath, headers },
     () => (size === 0 ? null : (body.bytes ?? body.stream())),
-    (response) => {
-      x.upstreamMs = performance.now() - x.upstreamStarted
-      ctx.metrics.recordUpstream(x.serviceName, x.upstreamMs / 1000)
-      // The upstream has answered, so the body was sent whole: a temp file can go now.
-      if (body.file) void body.dispose()
-      x.status = response.statusCode
-      x.responding = true
-      res.writeHead(response.statusCode, clientHeaders(response.headers))
-      return res
-    },
-    (err, afterHead) => {
-      if (!err) return done(x, undefined)
-      // After the head undici reports a broken upstream as the response's premature close; the
-      // cause itself is the error the response was destroyed with.
-      const failure = classifyUpstreamFailure(x.destroyedBy ?? err, service, {
-        afterHead,
-        clientGone: x.aborted,
-      })
-      done(x, failure)
-    },
+    new Forwarding(x, ctx.metrics, done),
   )
+}
+
+/** The exchange's side of the upstream call: passes the head on, classifies the end. */
+class Forwarding implements UpstreamReply {
+  readonly #x: Exchange
+  readonly #metrics: GatewayMetrics
+  readonly #done: (x: Exchange, err: Error | undefined) => void
+
+  constructor(
+    x: Exchange,
+    metrics: GatewayMetrics,
+    done: (x: Exchange, err: Error | undefined) => void,
+  ) {
+    this.#x = x
+    this.#metrics = metrics
+    this.#done = done
+  }
+
+  head(statusCode: number, headers: string[]): ServerResponse {
+    const x = this.#x
+    x.upstreamMs = performance.now() - x.upstreamStarted
+    this.#metrics.recordUpstream(x.serviceName, x.upstreamMs / 1000)
+    // The upstream has answered, so the body was sent whole: a temp file can go now.
+    const body = x.body!
+    if (body.file) void body.dispose()
+    x.status = statusCode
+    x.responding = true
+    x.res.writeHead(statusCode, headers)
+    return x.res
+  }
+
+  done(err: Error | undefined, afterHead: boolean): void {
+    const x = this.#x
+    const failure = err
+      ? classifyUpstreamFailure(err, x.match!.route.service, { afterHead, clientGone: x.aborted })
+      : undefined
+    this.#done(x, failure)
+  }
 }

@@ -2,7 +2,9 @@
  * Gateway throughput, latency and CPU per request with wrk, every server in the same run against
  * the same upstream (an nginx of its own, `return 200`), reps interleaved so drift hits all alike:
  *   - nginx as a plain reverse proxy (no signing: the floor),
- *   - the reference signing proxy in bench/reference-proxy.ts (lean: callbacks only),
+ *   - the reference signing proxy in bench/reference-proxy.ts (lean: callbacks only), twice:
+ *     forwarding with undici's Pool.stream (the issue's reference) and with Pool.dispatch (the
+ *     leanest we know, and what the gateway uses); every ratio is printed against both,
  *   - the gateway (quick mode, access log on), and with BENCH_WORKERS=1,2 one row per count.
  * CPU per request is the server's process-tree CPU time (utime + stime from /proc, workers
  * included) over the wrk run divided by the requests wrk completed.
@@ -15,7 +17,14 @@
  * Installs nginx and wrk with apt-get when they are missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -35,6 +44,10 @@ const CPU_PROF = process.env.BENCH_CPU_PROF
 const GATEWAY_ARGS = process.env.BENCH_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? []
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
+const REFERENCE_NAMES = {
+  stream: 'reference proxy (Pool.stream)',
+  dispatch: 'reference proxy (Pool.dispatch)',
+} as const
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 
 function need(binary: string, pkg: string) {
@@ -50,12 +63,18 @@ function need(binary: string, pkg: string) {
   }
 }
 
-/** Starts a server and resolves once `port` accepts connections (whatever it logs). */
-function start(cmd: string, args: string[], port: number): Promise<ChildProcess> {
+/**
+ * Starts a server and resolves once `port` accepts connections. Its standard output (the
+ * gateway's access log) goes to `logFile`, a regular file as in production: a pipe read by
+ * this process would fill while wrk runs (execFileSync blocks the loop) and bill the gateway
+ * for a log backlog no deployment has.
+ */
+function start(cmd: string, args: string[], port: number, logFile?: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const log = logFile ? openSync(logFile, 'a') : 'ignore'
+    const child = spawn(cmd, args, { stdio: ['ignore', log, 'pipe'] })
+    if (typeof log === 'number') closeSync(log)
     let out = ''
-    child.stdout?.resume() // the access log: read and dropped
     child.stderr?.on('data', (d) => {
       out += d
     })
@@ -256,20 +275,26 @@ try {
   for (const alg of ALGS) {
     const keys = await writeKeys(dir, alg, { name: `bench-${alg}` })
     const servers: Server[] = [nginxServer]
-    const referencePort = await freePort()
-    const reference = await start(
-      process.execPath,
-      ['--import', 'tsx', REFERENCE, String(referencePort), upstream, keys.key, keys.certDer, alg],
-      referencePort,
-    )
-    children.push(reference)
-    servers.push({
-      name: 'reference proxy',
-      url: `http://127.0.0.1:${referencePort}/`,
-      pid: reference.pid!,
-      signs: true,
-    })
-    const gateways: Array<{ child: ChildProcess; port: number }> = []
+    // Two references: the issue's (Pool.stream) and the leanest we can write (Pool.dispatch).
+    const references: Array<{ child: ChildProcess; port: number }> = []
+    for (const mode of ['stream', 'dispatch'] as const) {
+      const port = await freePort()
+      const child = await start(
+        process.execPath,
+        ['--import', 'tsx', REFERENCE, String(port), upstream, keys.key, keys.certDer, alg, mode],
+        port,
+      )
+      children.push(child)
+      references.push({ child, port })
+      servers.push({
+        name: REFERENCE_NAMES[mode],
+        url: `http://127.0.0.1:${port}/`,
+        pid: child.pid!,
+        signs: true,
+      })
+    }
+    const referencePort = references[0]!.port
+    const gateways: Array<{ child: ChildProcess; port: number; log: string }> = []
     for (const workers of WORKERS) {
       const port = await freePort()
       const child = await start(
@@ -297,9 +322,10 @@ try {
           ...GATEWAY_ARGS,
         ],
         port,
+        join(dir, `access-${alg}-${workers}.log`),
       )
       children.push(child)
-      gateways.push({ child, port })
+      gateways.push({ child, port, log: join(dir, `access-${alg}-${workers}.log`) })
       servers.push({
         name: WORKERS.length > 1 ? `kong-upstream-jwt, ${workers} worker(s)` : 'kong-upstream-jwt',
         url: `http://127.0.0.1:${port}/`,
@@ -321,22 +347,40 @@ try {
       }
     }
     console.log(
-      `\n${alg}${' '.repeat(36 - alg.length)}req/s (range)        p99 ms (range)      CPU ms/req (range)   vs reference: rps  p99   CPU`,
+      `\n${alg}${' '.repeat(40 - alg.length)}req/s (range)      p99 ms (range)      CPU ms/req (range)   vs stream ref: rps p99 CPU | vs dispatch ref: rps p99 CPU`,
     )
     for (const method of ['POST 1 KiB', 'GET']) {
-      const ref = samples.get(`${method.split(' ')[0]} reference proxy`)!
+      const verb = method.split(' ')[0]
+      const refs = [REFERENCE_NAMES.stream, REFERENCE_NAMES.dispatch].map(
+        (name) => samples.get(`${verb} ${name}`)!,
+      )
+      const ratio = (xs: number[], ys: number[]) => `${(median(xs) / median(ys)).toFixed(2)}x`
       for (const s of servers) {
-        const xs = samples.get(`${method.split(' ')[0]} ${s.name}`)!
+        const xs = samples.get(`${verb} ${s.name}`)!
         const rps = xs.map((x) => x.rps)
         const p99 = xs.map((x) => x.p99)
         const cpu = xs.map((x) => x.cpu)
         const vs =
-          s.signs && s.name !== 'reference proxy'
-            ? `${(median(rps) / median(ref.map((x) => x.rps))).toFixed(2)}x ${(median(p99) / median(ref.map((x) => x.p99))).toFixed(2)}x ${(median(cpu) / median(ref.map((x) => x.cpu))).toFixed(2)}x`
+          s.signs && !s.name.startsWith('reference')
+            ? refs
+                .map(
+                  (ref) =>
+                    `${ratio(
+                      rps,
+                      ref.map((x) => x.rps),
+                    )} ${ratio(
+                      p99,
+                      ref.map((x) => x.p99),
+                    )} ${ratio(
+                      cpu,
+                      ref.map((x) => x.cpu),
+                    )}`,
+                )
+                .join(' | ')
             : ''
         console.log(
-          `  ${`${method} ${s.name}`.padEnd(42)} ${median(rps).toFixed(0).padStart(6)} (${range(rps, 0)})`.padEnd(
-            66,
+          `  ${`${method} ${s.name}`.padEnd(46)} ${median(rps).toFixed(0).padStart(6)} (${range(rps, 0)})`.padEnd(
+            68,
           ) +
             `${median(p99).toFixed(1).padStart(6)} (${range(p99, 1)})`.padEnd(20) +
             `${median(cpu).toFixed(3)} (${range(cpu, 3)})`.padEnd(22) +
@@ -345,7 +389,13 @@ try {
       }
     }
 
-    await stop(reference)
+    for (const r of references) await stop(r.child)
+    for (const g of gateways) {
+      // The access log was on: one line per request, in a file (see `start`).
+      const lines = readFileSync(g.log, 'latin1').split('\n').length - 1
+      console.log(`  access log ${g.log.slice(dir.length + 1)}: ${lines} lines`)
+      truncateSync(g.log)
+    }
     if (alg === 'RS256' && LARGE_MIB > 0) {
       const spool = await start(
         process.execPath,

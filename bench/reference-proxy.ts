@@ -4,8 +4,11 @@
  * the body is read with 'data' events, signed with the crypto.sign callback and forwarded with
  * undici's Pool.stream. It sends the token the gateway sends in quick mode (header with `x5c`,
  * claims with `aud`), so both do the same protocol work. Run by bench/gateway.ts:
- *   node bench/reference-proxy.ts PORT UPSTREAM KEY.pem CERT.der ALG [spool]
- * With `spool`, bodies go to a temp file while hashed (the large-body reference).
+ *   node bench/reference-proxy.ts PORT UPSTREAM KEY.pem CERT.der ALG [stream|dispatch|spool]
+ * `dispatch` forwards with undici's lowest API instead (Pool.dispatch and a handler of three
+ * callbacks, headers as flat lists both ways: no stream, signal or header object), as the
+ * gateway does: the leanest Node signing proxy we know how to write. With `spool`, bodies go to
+ * a temp file while hashed (the large-body reference).
  */
 import { createHash, createPrivateKey, randomUUID, sign } from 'node:crypto'
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -54,15 +57,19 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
     sign(digest, Buffer.from(input), keyInput, (err, sig) => {
       if (err) return void res.destroy()
-      const { host: _h, connection: _c, 'transfer-encoding': _t, ...headers } = req.headers
-      headers['content-length'] = String(size)
-      headers.jwt = `${input}.${sig.toString('base64url')}`
+      const token = `${input}.${sig.toString('base64url')}`
       const body = file
         ? createReadStream(file, { highWaterMark: 1 << 20 })
         : size
-          ? Buffer.concat(chunks)
+          ? chunks.length === 1
+            ? chunks[0]!
+            : Buffer.concat(chunks)
           : null
       const method = req.method as 'POST'
+      if (mode === 'dispatch') return dispatch(method, req, token, size, body as Buffer | null, res)
+      const { host: _h, connection: _c, 'transfer-encoding': _t, ...headers } = req.headers
+      headers['content-length'] = String(size)
+      headers.jwt = token
       pool.stream(
         { method, path: req.url ?? '/', headers, body },
         ({ statusCode, headers: h }) => {
@@ -76,6 +83,55 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       )
     })
   }
+}
+
+// RFC 9110 §7.6.1: these end at each hop (the client's Connection tokens are not looked at).
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+
+function dispatch(
+  method: 'POST',
+  req: IncomingMessage,
+  token: string,
+  size: number,
+  body: Buffer | null,
+  res: ServerResponse,
+): void {
+  const raw = req.rawHeaders
+  const headers: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase()
+    if (name !== 'host' && name !== 'content-length' && !HOP.has(name))
+      headers.push(name, raw[i + 1]!)
+  }
+  headers.push('content-length', String(size), 'jwt', token)
+  pool.dispatch(
+    { method, path: req.url ?? '/', headers, body },
+    {
+      onConnect() {},
+      onHeaders(statusCode: number, raw: Buffer[], resume: () => void) {
+        if (statusCode < 200) return true
+        const out: string[] = []
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = raw[i]!.toString('latin1')
+          if (!HOP.has(name.toLowerCase())) out.push(name, raw[i + 1]!.toString('latin1'))
+        }
+        res.writeHead(statusCode, out)
+        res.on('drain', resume)
+        return true
+      },
+      onData: (chunk: Buffer) => res.write(chunk),
+      onComplete: () => void res.end(),
+      onError: () => void res.destroy(),
+    },
+  )
 }
 
 createServer(handle).listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\n'))

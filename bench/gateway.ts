@@ -28,6 +28,7 @@ import {
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { build } from 'esbuild'
 import type { Algorithm } from '../src/core/algorithms.js'
 import { writeKeys } from '../testing/keys.js'
 import { freePort } from '../testing/ports.js'
@@ -42,7 +43,9 @@ const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number)
 const CPU_PROF = process.env.BENCH_CPU_PROF
 // Extra gateway flags, e.g. BENCH_GATEWAY_ARGS='--log-level warn' to see what the access log costs.
 const GATEWAY_ARGS = process.env.BENCH_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? []
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
+// The gateway as users run it: the built CLI (npm run build), not the sources through tsx, whose
+// esbuild transform adds a `__name` call for every named function made per request.
+const MAIN = new URL('../dist/cli/main.js', import.meta.url).pathname
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
 const REFERENCE_NAMES = {
   stream: 'reference proxy (Pool.stream)',
@@ -261,6 +264,20 @@ try {
     children.push(await start('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], port))
   }
   const upstream = `http://127.0.0.1:${upstreamPort}`
+  // The reference, like the gateway, as plain JavaScript: bundled once, without keepNames.
+  const reference = join(dir, 'reference-proxy.mjs')
+  await build({
+    entryPoints: [REFERENCE],
+    outfile: reference,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  })
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
   console.log(
     `kong-upstream-jwt gateway benchmark: wrk -t1 -c${CONNECTIONS} -d${DURATION}s, ${REPS} interleaved reps (median, range), Node ${process.version}, ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, load average ${load} at start; upstream: nginx return 200; CPU = server process tree ms per request`,
@@ -281,7 +298,7 @@ try {
       const port = await freePort()
       const child = await start(
         process.execPath,
-        ['--import', 'tsx', REFERENCE, String(port), upstream, keys.key, keys.certDer, alg, mode],
+        [reference, String(port), upstream, keys.key, keys.certDer, alg, mode],
         port,
       )
       children.push(child)
@@ -301,8 +318,6 @@ try {
         process.execPath,
         [
           ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
-          '--import',
-          'tsx',
           MAIN,
           'gateway',
           '--upstream',
@@ -399,17 +414,7 @@ try {
     if (alg === 'RS256' && LARGE_MIB > 0) {
       const spool = await start(
         process.execPath,
-        [
-          '--import',
-          'tsx',
-          REFERENCE,
-          String(referencePort),
-          upstream,
-          keys.key,
-          keys.certDer,
-          alg,
-          'spool',
-        ],
+        [reference, String(referencePort), upstream, keys.key, keys.certDer, alg, 'spool'],
         referencePort,
       )
       children.push(spool)

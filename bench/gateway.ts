@@ -68,20 +68,19 @@ function need(binary: string, pkg: string) {
 
 /**
  * Starts a server and resolves once `port` accepts connections. Its standard output (the
- * gateway's access log) goes to `logFile`, a regular file as in production: a pipe read by
- * this process would fill while wrk runs (execFileSync blocks the loop) and bill the gateway
- * for a log backlog no deployment has.
+ * gateway's access log) and error go to `<files>.out` and `<files>.err`, regular files as in
+ * production: a pipe read by this process would fill while wrk runs (execFileSync blocks the
+ * loop) and bill the gateway for a log backlog no deployment has.
  */
-function start(cmd: string, args: string[], port: number, logFile?: string): Promise<ChildProcess> {
+function start(cmd: string, args: string[], port: number, files: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const log = logFile ? openSync(logFile, 'a') : 'ignore'
-    const child = spawn(cmd, args, { stdio: ['ignore', log, 'pipe'] })
-    if (typeof log === 'number') closeSync(log)
-    let out = ''
-    child.stderr?.on('data', (d) => {
-      out += d
-    })
-    const onExit = (code: number | null) => reject(new Error(`${cmd} exited ${code}: ${out}`))
+    const out = openSync(`${files}.out`, 'a')
+    const err = openSync(`${files}.err`, 'a')
+    const child = spawn(cmd, args, { stdio: ['ignore', out, err] })
+    closeSync(out)
+    closeSync(err)
+    const onExit = (code: number | null) =>
+      reject(new Error(`${cmd} exited ${code}: ${readFileSync(`${files}.err`, 'utf8')}`))
     child.once('exit', onExit)
     const poll = () => {
       const socket = connect(port, '127.0.0.1')
@@ -141,18 +140,23 @@ function wrk(url: string, post: boolean, dir: string, pid: number): Sample {
     `wrk.method = "POST"\nwrk.body = string.rep("x", 1024)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
   )
   const before = treeCpuMs(pid)
-  const out = execFileSync(
-    'wrk',
-    [
-      '-t1',
-      `-c${CONNECTIONS}`,
-      `-d${DURATION}s`,
-      '--latency',
-      ...(post ? ['-s', script] : []),
-      url,
-    ],
-    { encoding: 'utf8' },
-  )
+  let out: string
+  try {
+    out = execFileSync(
+      'wrk',
+      [
+        '-t1',
+        `-c${CONNECTIONS}`,
+        `-d${DURATION}s`,
+        '--latency',
+        ...(post ? ['-s', script] : []),
+        url,
+      ],
+      { encoding: 'utf8' },
+    )
+  } catch (err) {
+    throw new Error(`wrk could not load ${url}: ${serverState(url, pid)}`, { cause: err })
+  }
   const cpuMs = treeCpuMs(pid) - before
   const requests = Number(/(\d+) requests in/.exec(out)?.[1])
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
@@ -162,6 +166,21 @@ function wrk(url: string, post: boolean, dir: string, pid: number): Sample {
   if (errors) console.log(`  (warning: ${errors[1]} non-2xx responses from ${url})`)
   if (/Socket errors/.test(out)) console.log(`  (warning: ${/Socket errors.*/.exec(out)?.[0]})`)
   return { rps, p99, cpu: cpuMs / requests }
+}
+
+// Each server's output files (`<files>.out`, `<files>.err`) by URL, to say why one stopped answering.
+const files = new Map<string, string>()
+
+/** Whether the server behind `url` still runs, and the end of what it wrote to stderr. */
+function serverState(url: string, pid: number): string {
+  let state = 'gone'
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] === 'Z' ? 'exited' : 'running'
+  } catch {}
+  const base = files.get(url)
+  const err = base ? readFileSync(`${base}.err`, 'utf8').slice(-2000) : ''
+  return `process ${pid} ${state}; its stderr ends: ${err || '(nothing)'}`
 }
 
 function rssOf(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -261,7 +280,9 @@ try {
     [upstreamConf, upstreamPort],
     [proxyConf, nginxPort],
   ] as const) {
-    children.push(await start('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], port))
+    children.push(
+      await start('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], port, `${conf}.std`),
+    )
   }
   const upstream = `http://127.0.0.1:${upstreamPort}`
   // The reference, like the gateway, as plain JavaScript: bundled once, without keepNames.
@@ -288,6 +309,7 @@ try {
     pid: children[1]!.pid!,
     signs: false,
   }
+  files.set(nginxServer.url, `${proxyConf}.std`)
 
   for (const alg of ALGS) {
     const keys = await writeKeys(dir, alg, { name: `bench-${alg}` })
@@ -300,9 +322,11 @@ try {
         process.execPath,
         [reference, String(port), upstream, keys.key, keys.certDer, alg, mode],
         port,
+        join(dir, `reference-${alg}-${mode}`),
       )
       children.push(child)
       references.push({ child, port })
+      files.set(`http://127.0.0.1:${port}/`, join(dir, `reference-${alg}-${mode}`))
       servers.push({
         name: REFERENCE_NAMES[mode],
         url: `http://127.0.0.1:${port}/`,
@@ -337,10 +361,11 @@ try {
           ...GATEWAY_ARGS,
         ],
         port,
-        join(dir, `access-${alg}-${workers}.log`),
+        join(dir, `gateway-${alg}-${workers}`),
       )
       children.push(child)
-      gateways.push({ child, port, log: join(dir, `access-${alg}-${workers}.log`) })
+      gateways.push({ child, port, log: join(dir, `gateway-${alg}-${workers}.out`) })
+      files.set(`http://127.0.0.1:${port}/`, join(dir, `gateway-${alg}-${workers}`))
       servers.push({
         name: WORKERS.length > 1 ? `kong-upstream-jwt, ${workers} worker(s)` : 'kong-upstream-jwt',
         url: `http://127.0.0.1:${port}/`,
@@ -416,6 +441,7 @@ try {
         process.execPath,
         [reference, String(referencePort), upstream, keys.key, keys.certDer, alg, 'spool'],
         referencePort,
+        join(dir, `reference-${alg}-spool`),
       )
       children.push(spool)
       // Every gateway (1 worker, 2 workers) against the spool reference, reps interleaved.

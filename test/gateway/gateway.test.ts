@@ -204,6 +204,27 @@ describe('gateway (real upstream, real HTTP clients)', () => {
     assert.equal(claims.aud, 'orders')
   })
 
+  test("a client's own X-Forwarded-*, X-Real-IP and Host are replaced, never passed beside ours", async () => {
+    await get(`${gateway.url}/api/x`, {
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-port': '1',
+      'x-forwarded-path': '/elsewhere',
+      'x-real-ip': '6.6.6.6',
+      'x-custom': 'kept',
+    })
+    const raw = upstream.seen.at(-1)!.rawHeaders
+    const values = (name: string) =>
+      raw.filter((_, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === name)
+    assert.deepEqual(values('x-forwarded-proto'), ['http'])
+    assert.deepEqual(values('x-forwarded-host'), ['127.0.0.1'])
+    assert.deepEqual(values('x-forwarded-port'), [String(new URL(gateway.url).port)])
+    assert.deepEqual(values('x-forwarded-path'), ['/api/x'])
+    assert.deepEqual(values('x-real-ip'), ['127.0.0.1'])
+    assert.deepEqual(values('host'), [`127.0.0.1:${upstream.port}`])
+    assert.deepEqual(values('x-custom'), ['kept'])
+  })
+
   test('preserve_host and strip_path false; regex and method routes; 404 without a route', async () => {
     await get(`${gateway.url}/keep/x`, { host: 'client.example' })
     assert.equal(upstream.seen.at(-1)?.url, '/base/keep/x')

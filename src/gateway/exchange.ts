@@ -48,8 +48,6 @@ export class Exchange {
   upstream: string | undefined = undefined
   /** The client closed the connection before the response was sent whole. */
   aborted = false
-  /** The upstream's response head has been passed on; its body is being written into `res`. */
-  responding = false
   /** The client's HTTP framing was broken (node's parser code), answered 400. */
   malformed: string | undefined = undefined
 

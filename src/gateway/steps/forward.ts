@@ -86,7 +86,6 @@ class Forwarding implements UpstreamReply {
     const body = x.body!
     if (body.file) void body.dispose()
     x.status = statusCode
-    x.responding = true
     x.res.writeHead(statusCode, headers)
     return x.res
   }

@@ -3,8 +3,8 @@
  * the same upstream (an nginx of its own, `return 200`), reps interleaved so drift hits all alike:
  *   - nginx as a plain reverse proxy (no signing: the floor),
  *   - the reference signing proxy in bench/reference-proxy.ts (lean: callbacks only), twice:
- *     forwarding with undici's Pool.stream (the issue's reference) and with Pool.dispatch (the
- *     leanest we know, and what the gateway uses); every ratio is printed against both,
+ *     forwarding with undici's Pool.stream (the issue's reference) and with Pool.dispatch (what
+ *     the gateway uses); every ratio is printed against both,
  *   - the gateway (quick mode, access log on), and with BENCH_WORKERS=1,2 one row per count.
  * CPU per request is the server's process-tree CPU time (utime + stime from /proc, workers
  * included) over the wrk run divided by the requests wrk completed.
@@ -314,7 +314,7 @@ try {
   for (const alg of ALGS) {
     const keys = await writeKeys(dir, alg, { name: `bench-${alg}` })
     const servers: Server[] = [nginxServer]
-    // Two references: the issue's (Pool.stream) and the leanest we can write (Pool.dispatch).
+    // Two references: the issue's (Pool.stream) and one forwarding as the gateway does.
     const references: Array<{ child: ChildProcess; port: number }> = []
     for (const mode of ['stream', 'dispatch'] as const) {
       const port = await freePort()

@@ -7,8 +7,7 @@
  *   node bench/reference-proxy.ts PORT UPSTREAM KEY.pem CERT.der ALG [stream|dispatch|spool]
  * `dispatch` forwards with undici's lowest API instead (Pool.dispatch and a handler of three
  * callbacks, headers as flat lists both ways: no stream, signal or header object), as the
- * gateway does: the leanest Node signing proxy we know how to write. With `spool`, bodies go to
- * a temp file while hashed (the large-body reference).
+ * gateway does. With `spool`, bodies go to a temp file while hashed (the large-body reference).
  */
 import { createHash, createPrivateKey, randomUUID, sign } from 'node:crypto'
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'

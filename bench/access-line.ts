@@ -1,7 +1,8 @@
 /**
  * The access-log line alone: pino's generic path (`logger.info(accessRecord(x), 'request')`)
  * against the fixed-shape writer (`writeAccessLine`), both into the same batched pino
- * destination on /dev/null; and the request metrics alone, prom-client's children against the
+ * destination on /dev/null, and the writer into an AccessBatch as `gatewayLogger` sets it up;
+ * and the request metrics alone, prom-client's children against the
  * kept series. CPU per call, printed by mitata.
  *
  *   node --import tsx bench/access-line.ts
@@ -9,6 +10,7 @@
 import { bench, do_not_optimize, run, summary } from 'mitata'
 import { pino } from 'pino'
 import { Counter, Histogram, Registry } from 'prom-client'
+import { AccessBatch, accessBatchKey } from '../src/gateway/access-batch.js'
 import { writeAccessLine } from '../src/gateway/access-line.js'
 import type { Exchange } from '../src/gateway/exchange.js'
 import { GatewayMetrics } from '../src/gateway/metrics.js'
@@ -34,6 +36,11 @@ const x = {
 // destination in a loop that never yields would only grow its buffer).
 const dest = pino.destination({ dest: '/dev/null', sync: true, minLength: 4096 })
 const logger = pino({ name: 'kong-upstream-jwt', level: 'info' }, dest)
+// As gatewayLogger makes it: the lines joined in an AccessBatch before the destination.
+const batchedDest = pino.destination({ dest: '/dev/null', sync: true, minLength: 4096 })
+const batched = Object.assign(pino({ name: 'kong-upstream-jwt', level: 'info' }, batchedDest), {
+  [accessBatchKey]: new AccessBatch(batchedDest, 4096),
+})
 const metrics = new GatewayMetrics()
 
 summary(() => {
@@ -42,6 +49,9 @@ summary(() => {
   })
   bench('access line: writeAccessLine', () => {
     writeAccessLine(logger, x, 3.2718, () => accessRecord(x, 3.2718))
+  })
+  bench('access line: writeAccessLine, batched', () => {
+    writeAccessLine(batched, x, 3.2718, () => accessRecord(x, 3.2718))
   })
 })
 // What the gateway did before: prom-client metrics, labelled children kept in maps.

@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino'
+import { type AccessBatch, accessBatchKey } from './access-batch.js'
 import type { Exchange } from './exchange.js'
 
 const {
@@ -108,7 +109,8 @@ function isPlain(logger: Logger): boolean {
  * Writes the info-level access line of one request: the same JSON line pino writes for
  * `logger.info(accessRecord(x, latencyMs), 'request')`, built from the known fields without
  * pino's generic walk over the object (about 3.5 µs a line, bench/access-line). It goes to the
- * logger's own stream, so the access log's batching is kept. A logger configured in a way
+ * logger's access batch when it has one (`gatewayLogger`), else to its own stream, so the
+ * access log's batching is kept. A logger configured in a way
  * this writer does not reproduce gets the line through pino.
  *
  * @example
@@ -128,7 +130,8 @@ export function writeAccessLine(
   }
   // biome-ignore lint/suspicious/noExplicitAny: pino's internals are reached by its exported symbols
   const l = logger as any
-  l[streamSym].write(
-    `${l[lsCacheSym][30]}${l[timeSym]()}${l[chindingsSym]}${accessMembers(x, latencyMs)},"msg":"request"${l[endSym]}`,
-  )
+  const line = `${l[lsCacheSym][30]}${l[timeSym]()}${l[chindingsSym]}${accessMembers(x, latencyMs)},"msg":"request"${l[endSym]}`
+  const batch: AccessBatch | undefined = l[accessBatchKey]
+  if (batch) batch.push(line)
+  else l[streamSym].write(line)
 }

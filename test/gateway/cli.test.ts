@@ -147,6 +147,65 @@ plugins:
     }
   })
 
+  test('access lines are batched, yet every line keeps its place: requests, reload, requests, stop', async () => {
+    const file = join(dir, 'order.yml')
+    await writeFile(
+      file,
+      `_format_version: "3.0"
+services:
+  - name: orders
+    url: ${upstream.url}
+    routes:
+      - name: r
+        paths: ["/"]
+plugins:
+  - name: kong-upstream-jwt
+    config:
+      private_key_location: ${pki.files.key}
+      public_key_location: ${pki.files.chain}
+      algorithm: ES256
+`,
+    )
+    const { child, url, output } = await gatewayProcess([
+      '--config',
+      file,
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      'off',
+      '--workers',
+      '1',
+    ])
+    try {
+      for (const p of ['/before-1', '/before-2', '/before-3'])
+        assert.equal((await fetch(url + p)).status, 200)
+      child.kill('SIGHUP')
+      for (let i = 0; i < 50 && !output().includes('configuration reloaded'); i++)
+        await new Promise((r) => setTimeout(r, 50))
+      for (const p of ['/after-1', '/after-2']) assert.equal((await fetch(url + p)).status, 200)
+      const exit = exited(child)
+      child.kill('SIGTERM')
+      assert.equal(await exit, 0)
+      const order = output()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { msg: string; path?: string })
+        .map((l) => (l.msg === 'request' ? l.path : l.msg))
+        .filter((m) => m !== 'kong-upstream-jwt gateway ready')
+      assert.deepEqual(order, [
+        '/before-1',
+        '/before-2',
+        '/before-3',
+        'configuration reloaded',
+        '/after-1',
+        '/after-2',
+        'kong-upstream-jwt gateway stopped',
+      ])
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
   test('quick mode: --upstream with --key/--cert and signer flags', async () => {
     const { child, url } = await gatewayProcess([
       '--upstream',

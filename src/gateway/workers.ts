@@ -97,8 +97,8 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
 }
 
 /**
- * Starts `workers` processes sharing the proxy listener (node:cluster, the kernel spreading
- * connections: no hop through the primary) and serves the admin listener from the primary:
+ * Starts `workers` processes sharing the proxy listener (node:cluster, connections dealt
+ * round-robin unless NODE_CLUSTER_SCHED_POLICY=none) and serves the admin listener from the primary:
  * `/metrics` summed over the workers, `/status` with a `workers` count, the JWKS merged (the
  * same keys whichever worker signs). A worker that dies is logged and replaced. The
  * configuration is checked here before any worker reloads, so a bad one is refused by all.
@@ -113,7 +113,14 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   const log = options.logger
   // A bad configuration stops here, before any worker starts.
   ;(await buildRuntime(await loadConfig(options.config), { env: options.env })).close()
-  cluster.schedulingPolicy = cluster.SCHED_NONE
+  // Connections are dealt round-robin by the primary (node:cluster's default on Linux), not
+  // left to the kernel: with a shared socket the worker that wakes first accepts the whole
+  // backlog, and keep-alive connections opened together (a load balancer's pool, wrk -c32)
+  // stayed where they landed — 32/0, 30/2, 26/6 in 8 tries of 32 connections on 2 workers,
+  // one worker's core saturated and the other idle. The price is a hop through the primary
+  // per new connection (about 90 µs of CPU): NODE_CLUSTER_SCHED_POLICY=none, read by
+  // node:cluster itself, gives the kernel's way back for clients that open a connection per
+  // request.
   const aggregator = new AggregatorRegistry()
   let closing = false
   let nextId = 0

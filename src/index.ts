@@ -55,6 +55,7 @@ export {
 export type { UpstreamClaims } from './signer/claims.js'
 export type { ConsumerRef, EntityRef, RequestFacts } from './signer/facts.js'
 export type { HttpSignatureHeaders } from './signer/http-signature.js'
+export type { SignOn } from './signer/jws.js'
 export type { PublicJwk, SignerLogger } from './signer/key-store.js'
 export {
   createSigner,

@@ -100,6 +100,8 @@ export interface GatewayInput {
   /** Worker processes sharing the listener: a number, `auto` (one per core), or unset (the
    * default: `auto`, or 1 with `--demo`). */
   readonly workers: number | 'auto' | undefined
+  /** Where signatures are computed (`auto`: see `signOnFor`). */
+  readonly signOn: 'auto' | 'loop' | 'pool'
 }
 
 /** What `verify` checks, from the command line. */
@@ -337,6 +339,14 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
           '--workers <n|auto>',
           'worker processes sharing the listener (default auto = one per core; --demo: 1)',
           parseWorkers,
+        )
+        .addOption(
+          new Option(
+            '--sign-on <where>',
+            'where signatures are computed: loop (the event loop), pool (libuv thread pool), auto (loop for ES256/Ed25519 and when there is a worker per core, else pool)',
+          )
+            .choices(['auto', 'loop', 'pool'])
+            .default('auto'),
         ),
     ),
   ).action((o) => {
@@ -382,6 +392,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         clientMaxBodySize: o.clientMaxBodySize,
         logLevel: o.logLevel,
         workers: o.workers,
+        signOn: o.signOn,
       },
     })
   })

@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { type Logger, pino } from 'pino'
 import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
 import { GatewayConfigError, UpstreamJwtError } from '../core/errors.js'
+import type { SignOn } from '../signer/jws.js'
 import type { JsonWebKeySet } from '../signer/signer.js'
 import { createAdminServer } from './admin.js'
 import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
@@ -58,6 +59,12 @@ export interface GatewayOptions {
   readonly drainTimeout?: number
   /** Watch the config file and reload when it changes; default true for a file. */
   readonly watch?: boolean
+  /**
+   * Where request signatures are computed: `auto` (default; ES256 and Ed25519 on the event
+   * loop, RSA and the rest on libuv's thread pool), `loop` (every key on the event loop: no
+   * hand-off, the leanest when there is a worker per core), `pool`.
+   */
+  readonly signOn?: SignOn
   /**
    * What the ready and stopped log lines call this process: `gateway` (default), or `worker`
    * for one of `--workers` (the primary logs the gateway's lines once all workers listen).
@@ -194,6 +201,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let runtime: Runtime = await buildRuntime(firstConfig, {
     env,
     logger: signerLog,
+    signOn: options.signOn,
   })
   const metrics = new GatewayMetrics()
   const upstreams = new Upstreams()
@@ -287,6 +295,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const next = await buildRuntime(config, {
           env,
           logger: signerLog,
+          signOn: options.signOn,
         })
         if (nextTls) https?.update(nextTls)
         // Requests in flight keep the runtime they started with; signers hold no resources.

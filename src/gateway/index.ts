@@ -15,6 +15,7 @@ export {
   type PathHandling,
   type UpstreamPathRule,
 } from '../core/forwarded.js'
+export type { SignOn } from '../signer/jws.js'
 export {
   type GatewayConfig,
   GatewayConfigError,

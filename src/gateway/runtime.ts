@@ -1,3 +1,4 @@
+import type { SignOn } from '../signer/jws.js'
 import type { SignerLogger } from '../signer/key-store.js'
 import { createSigner, type JsonWebKeySet, type Signer } from '../signer/signer.js'
 import {
@@ -30,7 +31,11 @@ export interface Runtime {
  */
 export async function buildRuntime(
   config: GatewayConfig,
-  context: { env?: Readonly<Record<string, string | undefined>>; logger?: SignerLogger },
+  context: {
+    env?: Readonly<Record<string, string | undefined>>
+    logger?: SignerLogger
+    signOn?: SignOn
+  },
 ): Promise<Runtime> {
   const signers = new Map<PluginEntry, Signer>()
   const signerFor = new Map<RouteEntry, Signer>()
@@ -44,6 +49,7 @@ export async function buildRuntime(
           signer = await createSigner(signerOptionsOf(entry), {
             env: context.env,
             logger: context.logger,
+            signOn: context.signOn,
           })
         } catch (err) {
           throw Object.assign(err as Error, {

@@ -68,20 +68,31 @@ function cheapToSign(key: KeyObject, alg: Algorithm): boolean {
 }
 
 /**
+ * Where the callback form signs: `loop` on the calling thread (no hand-off, the event loop
+ * blocked for the signature), `pool` on libuv's thread pool (other cores, the loop free),
+ * `auto` on the loop for keys cheaper to sign than a hand-off (ES256, Ed25519), else the pool.
+ */
+export type SignOn = 'auto' | 'loop' | 'pool'
+
+/**
  * Prepares a private key for {@link signCompact}. The key must already fit the algorithm
- * (see `assertKeyFitsAlgorithm`).
+ * (see `assertKeyFitsAlgorithm`). `signOn` chooses where {@link signCompactCallback} signs.
  *
  * @example
  * ```ts
  * const signingKey = createSigningKey(createPrivateKey(pem), 'PS256')
  * ```
  */
-export function createSigningKey(key: KeyObject, alg: Algorithm): SigningKey {
+export function createSigningKey(
+  key: KeyObject,
+  alg: Algorithm,
+  signOn: SignOn = 'auto',
+): SigningKey {
   return {
     alg,
     digest: algorithmSpec(alg).digest,
     input: signKeyInput(key, alg),
-    onLoop: cheapToSign(key, alg),
+    onLoop: signOn === 'loop' || (signOn === 'auto' && cheapToSign(key, alg)),
   }
 }
 
@@ -114,7 +125,7 @@ export function signCompact(
 /**
  * The callback form of {@link signCompact}: no promise, for request paths that count every
  * allocation. `done` is called once, on the event loop, with the compact serialization: before
- * this returns when the key is cheap to sign (`signingKey.onLoop`), else from the thread pool.
+ * this returns when the key signs on the loop (`signingKey.onLoop`), else from the thread pool.
  *
  * @example
  * ```ts

@@ -7,6 +7,7 @@ import {
   encodeJson,
   type JwsHeader,
   type SigningKey,
+  type SignOn,
 } from './jws.js'
 import { type KeyMaterial, loadKeyMaterial } from './keys.js'
 
@@ -40,7 +41,7 @@ export interface ActiveKey {
   readonly expiresAt: number
 }
 
-function activate(material: KeyMaterial, options: ResolvedOptions): ActiveKey {
+function activate(material: KeyMaterial, options: ResolvedOptions, signOn: SignOn): ActiveKey {
   const header = buildHeader(material, options)
   const leaf = material.certificates[0]
   const jwk: PublicJwk = {
@@ -60,7 +61,7 @@ function activate(material: KeyMaterial, options: ResolvedOptions): ActiveKey {
     material,
     header,
     encodedHeader: encodeJson(header),
-    signingKey: createSigningKey(material.privateKey, material.algorithm),
+    signingKey: createSigningKey(material.privateKey, material.algorithm, signOn),
     jwk,
     expiresAt,
   }
@@ -89,6 +90,7 @@ export class KeyStore {
   #stamp: string
   #nextCheck: number
   #checking: Promise<boolean> | undefined
+  readonly #signOn: SignOn
 
   private constructor(
     options: ResolvedOptions,
@@ -96,7 +98,9 @@ export class KeyStore {
     clock: () => number,
     active: ActiveKey,
     stamp: string,
+    signOn: SignOn,
   ) {
+    this.#signOn = signOn
     this.#options = options
     this.#log = log
     this.#clock = clock
@@ -118,10 +122,11 @@ export class KeyStore {
     options: ResolvedOptions,
     log: SignerLogger,
     clock: () => number,
+    signOn: SignOn = 'auto',
   ): Promise<KeyStore> {
     const stamp = await stampOf(options)
     const material = await loadKeyMaterial(options, new Date(clock()))
-    return new KeyStore(options, log, clock, activate(material, options), stamp)
+    return new KeyStore(options, log, clock, activate(material, options, signOn), stamp, signOn)
   }
 
   get active(): ActiveKey {
@@ -152,7 +157,7 @@ export class KeyStore {
     this.#stamp = stamp
     try {
       const material = await loadKeyMaterial(this.#options, new Date(this.#clock()))
-      const next = activate(material, this.#options)
+      const next = activate(material, this.#options, this.#signOn)
       this.#previous = this.#active
       this.#active = next
       this.#log.info(`signing key reloaded from ${material.files.key} (kid ${next.jwk.kid})`)

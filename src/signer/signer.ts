@@ -5,7 +5,13 @@ import type { SignerOptions } from '../options/table.js'
 import { buildClaims, type UpstreamClaims } from './claims.js'
 import type { RequestFacts } from './facts.js'
 import { type HttpSignatureHeaders, signHttpMessage } from './http-signature.js'
-import { encodeJson, signCompact, signCompactCallback, signCompactSync } from './jws.js'
+import {
+  encodeJson,
+  type SignOn,
+  signCompact,
+  signCompactCallback,
+  signCompactSync,
+} from './jws.js'
 import { type ActiveKey, KeyStore, type PublicJwk, type SignerLogger } from './key-store.js'
 
 /** What `createSigner` needs besides the options. */
@@ -14,6 +20,11 @@ export interface SignerContext extends ResolveContext {
   readonly logger?: SignerLogger | undefined
   /** Current time in ms; default `Date.now`. */
   readonly clock?: (() => number) | undefined
+  /**
+   * Where the callback form used by the gateway signs (`SignOn`); default `auto`: on the
+   * event loop for ES256 and Ed25519, on the thread pool for the others.
+   */
+  readonly signOn?: SignOn | undefined
 }
 
 /** One signed token with what an access log or a test wants to know about it. */
@@ -115,7 +126,7 @@ export async function createSigner(
 ): Promise<Signer> {
   const resolved = resolveOptions(options, context)
   const clock = context.clock ?? Date.now
-  const store = await KeyStore.open(resolved, context.logger ?? NOOP_LOGGER, clock)
+  const store = await KeyStore.open(resolved, context.logger ?? NOOP_LOGGER, clock, context.signOn)
   if (
     resolved.signature_mode !== 'jwt' &&
     store.active.material.privateKey.asymmetricKeyType === 'ed448'

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
+import { signOnFor } from '../../src/cli/commands/gateway.js'
 import { parseCli } from '../../src/cli/parse.js'
 import { startDemo } from '../../src/gateway/demo.js'
 import { makePki, type Pki } from '../../testing/pki.js'
@@ -85,9 +86,16 @@ describe('gateway command', () => {
     assert.equal(c.input.clientBodyBufferSize, 8192)
     assert.equal(c.input.clientMaxBodySize, 10 * 1024 * 1024)
     assert.equal(c.input.logLevel, 'info')
+    assert.equal(c.input.signOn, 'auto')
     assert.throws(
       () => parseCli(['gateway', '--demo', '--log-level', 'loud']),
       /Allowed choices are trace/,
+    )
+    const loop = parseCli(['gateway', '--demo', '--sign-on', 'loop'])
+    assert.equal(loop.kind === 'gateway' && loop.input.signOn, 'loop')
+    assert.throws(
+      () => parseCli(['gateway', '--demo', '--sign-on', 'gpu']),
+      /Allowed choices are auto, loop, pool/,
     )
     assert.deepEqual(c.input.signer, { private_key_location: 'k', public_key_location: 'c' })
     assert.throws(() => parseCli(['gateway']), /exactly one of --config/)
@@ -204,6 +212,15 @@ plugins:
     } finally {
       child.kill('SIGKILL')
     }
+  })
+
+  test('--sign-on auto signs on the event loop when every core has a worker, else as the key suits', () => {
+    assert.equal(signOnFor('auto', 2, 2), 'loop')
+    assert.equal(signOnFor('auto', 4, 2), 'loop')
+    assert.equal(signOnFor('auto', 1, 1), 'loop')
+    assert.equal(signOnFor('auto', 1, 2), 'auto')
+    assert.equal(signOnFor('pool', 2, 2), 'pool')
+    assert.equal(signOnFor('loop', 1, 8), 'loop')
   })
 
   test('quick mode: --upstream with --key/--cert and signer flags', async () => {

@@ -105,6 +105,35 @@ test('the callback form signs ES256 and Ed25519 on the calling thread, the rest 
   }
 })
 
+test('signOn loop and pool override the key type: RS256 on the calling thread, ES256 on the pool', async () => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+  const cases = [
+    ['RS256', createSigningKey(rsa, 'RS256', 'loop'), true],
+    ['ES256', createSigningKey(ec, 'ES256', 'pool'), false],
+    ['RS256', createSigningKey(rsa, 'RS256', 'auto'), false],
+    ['ES256', createSigningKey(ec, 'ES256', 'auto'), true],
+  ] as const
+  for (const [alg, signingKey, synchronous] of cases) {
+    let calledBeforeReturn = false
+    let returned = false
+    const token = await new Promise<string>((resolve, reject) => {
+      signCompactCallback('e30', 'e30', signingKey, (err, t) => {
+        calledBeforeReturn = !returned
+        if (err) reject(err)
+        else resolve(t)
+      })
+      returned = true
+    })
+    assert.equal(calledBeforeReturn, synchronous, alg)
+    const key = alg === 'RS256' ? rsa : ec
+    const publicKey = { key: createPublicKey(key), dsaEncoding: 'ieee-p1363' as const }
+    const sig = Buffer.from(token.split('.')[2] ?? '', 'base64url')
+    assert.ok(verify('sha256', Buffer.from('e30.e30'), publicKey, sig), alg)
+  }
+})
+
 test('the callback form on the calling thread still gives a SigningError, once', async () => {
   const { generateKeyPairSync } = await import('node:crypto')
   const { privateKey } = generateKeyPairSync('ed25519')

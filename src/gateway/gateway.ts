@@ -60,9 +60,9 @@ export interface GatewayOptions {
   /** Watch the config file and reload when it changes; default true for a file. */
   readonly watch?: boolean
   /**
-   * Where request signatures are computed: `auto` (default; ES256 and Ed25519 on the event
-   * loop, RSA and the rest on libuv's thread pool), `loop` (every key on the event loop: no
-   * hand-off, the leanest when there is a worker per core), `pool`.
+   * Where request signatures are computed (`SignOn`): `auto` (default; ES256 and Ed25519 on
+   * the event loop, RSA and the rest on libuv's thread pool), `own-core` (for a worker per
+   * core: also RSA-2048 and Ed448 on the loop), `loop` (every key), `pool`.
    */
   readonly signOn?: SignOn
   /**

@@ -214,10 +214,10 @@ plugins:
     }
   })
 
-  test('--sign-on auto signs on the event loop when every core has a worker, else as the key suits', () => {
-    assert.equal(signOnFor('auto', 2, 2), 'loop')
-    assert.equal(signOnFor('auto', 4, 2), 'loop')
-    assert.equal(signOnFor('auto', 1, 1), 'loop')
+  test('--sign-on auto: own-core when every core has a worker, else as the key suits', () => {
+    assert.equal(signOnFor('auto', 2, 2), 'own-core')
+    assert.equal(signOnFor('auto', 4, 2), 'own-core')
+    assert.equal(signOnFor('auto', 1, 1), 'own-core')
     assert.equal(signOnFor('auto', 1, 2), 'auto')
     assert.equal(signOnFor('pool', 2, 2), 'pool')
     assert.equal(signOnFor('loop', 1, 8), 'loop')

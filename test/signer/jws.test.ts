@@ -114,6 +114,8 @@ test('signOn loop and pool override the key type: RS256 on the calling thread, E
     ['ES256', createSigningKey(ec, 'ES256', 'pool'), false],
     ['RS256', createSigningKey(rsa, 'RS256', 'auto'), false],
     ['ES256', createSigningKey(ec, 'ES256', 'auto'), true],
+    ['RS256', createSigningKey(rsa, 'RS256', 'own-core'), true],
+    ['ES256', createSigningKey(ec, 'ES256', 'own-core'), true],
   ] as const
   for (const [alg, signingKey, synchronous] of cases) {
     let calledBeforeReturn = false
@@ -132,6 +134,23 @@ test('signOn loop and pool override the key type: RS256 on the calling thread, E
     const sig = Buffer.from(token.split('.')[2] ?? '', 'base64url')
     assert.ok(verify('sha256', Buffer.from('e30.e30'), publicKey, sig), alg)
   }
+})
+
+test('own-core keeps the slow keys on the pool: RSA over 2048 bits, P-384, P-521; Ed448 on the loop', async () => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const cases = [
+    ['RS256', generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey, false],
+    ['ES384', generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey, false],
+    ['ES512', generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).privateKey, false],
+    ['EdDSA', generateKeyPairSync('ed448').privateKey, true],
+    ['EdDSA', generateKeyPairSync('ed25519').privateKey, true],
+  ] as const
+  for (const [alg, key, onLoop] of cases)
+    assert.equal(
+      createSigningKey(key, alg, 'own-core').onLoop,
+      onLoop,
+      `${alg} ${key.asymmetricKeyType}`,
+    )
 })
 
 test('the callback form on the calling thread still gives a SigningError, once', async () => {

@@ -322,7 +322,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const unwatch = watchConfigFile(options, () => void reload())
 
   const role = options.role ?? 'gateway'
-  log.info({ proxy: url, proxy_ssl: sslUrl, admin: adminUrl }, `kong-upstream-jwt ${role} ready`)
+  log.info(
+    { proxy: url, proxy_ssl: sslUrl, admin: adminUrl, sign_on: options.signOn ?? 'auto' },
+    `kong-upstream-jwt ${role} ready`,
+  )
 
   let closing: Promise<void> | undefined
   return {

@@ -270,7 +270,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   }
   const unwatch = watchConfigFile(options, () => void reload())
   log.info(
-    { proxy: url, admin: adminUrl, workers: options.workers },
+    { proxy: url, admin: adminUrl, workers: options.workers, sign_on: options.signOn ?? 'auto' },
     'kong-upstream-jwt gateway ready',
   )
 

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +22,7 @@ interface Line {
   workers?: number
   status?: number
   path?: string
+  sign_on?: string
 }
 
 /** The gateway CLI with --workers, as a real process tree; its log lines parsed. */
@@ -140,6 +142,13 @@ describe('--workers: real processes sharing the listener', () => {
     const ready = await gw.waitFor('primary ready', (l) => l.workers === 2 && !!l.admin)
     proxy = ready.proxy!
     admin = ready.admin!
+    // --sign-on auto: a worker per core (or more) signs quick keys on its loop.
+    assert.equal(ready.sign_on, availableParallelism() <= 2 ? 'own-core' : 'auto')
+    const workerReady = await gw.waitFor(
+      'worker ready',
+      (l) => l.msg === 'kong-upstream-jwt worker ready',
+    )
+    assert.equal(workerReady.sign_on, ready.sign_on, 'the workers sign where the primary says')
   })
   after(async () => {
     await gw?.stop()

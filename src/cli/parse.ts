@@ -9,6 +9,7 @@ import { ConfigError, UsageError } from '../core/errors.js'
 import type { KeygenOptions } from '../keygen/keygen.js'
 import { resolveOptions } from '../options/resolve.js'
 import type { SignerOptions } from '../options/table.js'
+import type { SignOn } from '../signer/jws.js'
 import {
   header,
   packageVersion,
@@ -100,8 +101,8 @@ export interface GatewayInput {
   /** Worker processes sharing the listener: a number, `auto` (one per core), or unset (the
    * default: `auto`, or 1 with `--demo`). */
   readonly workers: number | 'auto' | undefined
-  /** Where signatures are computed (`auto`: see `signOnFor`). */
-  readonly signOn: 'auto' | 'loop' | 'pool'
+  /** Where signatures are computed (`auto`: see `signOnFor`; `own-core` is not a choice). */
+  readonly signOn: Exclude<SignOn, 'own-core'>
 }
 
 /** What `verify` checks, from the command line. */
@@ -343,7 +344,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         .addOption(
           new Option(
             '--sign-on <where>',
-            'where signatures are computed: loop (the event loop), pool (libuv thread pool), auto (loop for ES256/Ed25519 and when there is a worker per core, else pool)',
+            'where signatures are computed: loop (the event loop), pool (libuv thread pool), auto (with a worker per core: keys up to RSA-2048 and Ed448 on the loop, slower ones on the pool; else ES256/Ed25519 on the loop, the rest on the pool)',
           )
             .choices(['auto', 'loop', 'pool'])
             .default('auto'),

@@ -78,8 +78,16 @@ function quickToSign(key: KeyObject, alg: Algorithm): boolean {
 }
 
 function signsOnLoop(key: KeyObject, alg: Algorithm, signOn: SignOn): boolean {
-  if (signOn === 'loop' || signOn === 'pool') return signOn === 'loop'
-  return signOn === 'own-core' ? quickToSign(key, alg) : cheapToSign(key, alg)
+  switch (signOn) {
+    case 'loop':
+      return true
+    case 'pool':
+      return false
+    case 'own-core':
+      return quickToSign(key, alg)
+    case 'auto':
+      return cheapToSign(key, alg)
+  }
 }
 
 /**

@@ -60,6 +60,21 @@ describe('gateway command', () => {
     pki = await makePki(dir)
     upstream = await startUpstream()
   })
+  /** One ES256-signed service at the test upstream, routed on `path`. */
+  const yml = (path: string) => `_format_version: "3.0"
+services:
+  - name: orders
+    url: ${upstream.url}
+    routes:
+      - name: r
+        paths: ["${path}"]
+plugins:
+  - name: kong-upstream-jwt
+    config:
+      private_key_location: ${pki.files.key}
+      public_key_location: ${pki.files.chain}
+      algorithm: ES256
+`
 
   test('parses sizes, listeners and modes', () => {
     const c = parseCli([
@@ -108,20 +123,6 @@ describe('gateway command', () => {
 
   test('the real process: serves, reloads on SIGHUP, drains and exits 0 on SIGTERM', async () => {
     const file = join(dir, 'kong.yml')
-    const yml = (path: string) => `_format_version: "3.0"
-services:
-  - name: orders
-    url: ${upstream.url}
-    routes:
-      - name: r
-        paths: ["${path}"]
-plugins:
-  - name: kong-upstream-jwt
-    config:
-      private_key_location: ${pki.files.key}
-      public_key_location: ${pki.files.chain}
-      algorithm: ES256
-`
     await writeFile(file, yml('/one'))
     const { child, url, output } = await gatewayProcess([
       '--config',
@@ -157,23 +158,7 @@ plugins:
 
   test('access lines are batched, yet every line keeps its place: requests, reload, requests, stop', async () => {
     const file = join(dir, 'order.yml')
-    await writeFile(
-      file,
-      `_format_version: "3.0"
-services:
-  - name: orders
-    url: ${upstream.url}
-    routes:
-      - name: r
-        paths: ["/"]
-plugins:
-  - name: kong-upstream-jwt
-    config:
-      private_key_location: ${pki.files.key}
-      public_key_location: ${pki.files.chain}
-      algorithm: ES256
-`,
-    )
+    await writeFile(file, yml('/'))
     const { child, url, output } = await gatewayProcess([
       '--config',
       file,

@@ -75,6 +75,20 @@ test('a key that cannot sign gives a SigningError, never a raw crypto error', as
   })
 })
 
+/** Signs `e30.e30` with the callback form; says whether it called back before returning. */
+function signWatched(
+  signingKey: ReturnType<typeof createSigningKey>,
+): Promise<{ token: string; calledBeforeReturn: boolean }> {
+  let returned = false
+  return new Promise((resolve, reject) => {
+    signCompactCallback('e30', 'e30', signingKey, (err, token) => {
+      if (err) reject(err)
+      else resolve({ token, calledBeforeReturn: !returned })
+    })
+    returned = true
+  })
+}
+
 test('the callback form signs ES256 and Ed25519 on the calling thread, the rest on the pool', async () => {
   const { generateKeyPairSync } = await import('node:crypto')
   const cases = [
@@ -87,16 +101,7 @@ test('the callback form signs ES256 and Ed25519 on the calling thread, the rest 
   for (const [alg, privateKey, onLoop] of cases) {
     const signingKey = createSigningKey(privateKey, alg)
     assert.equal(signingKey.onLoop, onLoop, alg)
-    let calledBeforeReturn = false
-    let returned = false
-    const token = await new Promise<string>((resolve, reject) => {
-      signCompactCallback('e30', 'e30', signingKey, (err, t) => {
-        calledBeforeReturn = !returned
-        if (err) reject(err)
-        else resolve(t)
-      })
-      returned = true
-    })
+    const { token, calledBeforeReturn } = await signWatched(signingKey)
     assert.equal(calledBeforeReturn, onLoop, alg)
     const sig = Buffer.from(token.split('.')[2] ?? '', 'base64url')
     const digest = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`
@@ -118,16 +123,7 @@ test('signOn loop and pool override the key type: RS256 on the calling thread, E
     ['ES256', createSigningKey(ec, 'ES256', 'own-core'), true],
   ] as const
   for (const [alg, signingKey, synchronous] of cases) {
-    let calledBeforeReturn = false
-    let returned = false
-    const token = await new Promise<string>((resolve, reject) => {
-      signCompactCallback('e30', 'e30', signingKey, (err, t) => {
-        calledBeforeReturn = !returned
-        if (err) reject(err)
-        else resolve(t)
-      })
-      returned = true
-    })
+    const { token, calledBeforeReturn } = await signWatched(signingKey)
     assert.equal(calledBeforeReturn, synchronous, alg)
     const key = alg === 'RS256' ? rsa : ec
     const publicKey = { key: createPublicKey(key), dsaEncoding: 'ieee-p1363' as const }

@@ -6,6 +6,7 @@
 import { checkServerIdentity, type PeerCertificate } from 'node:tls'
 import { buildConnector } from 'undici'
 import type { UpstreamTls } from './config-tls.js'
+import { resumePausedParserOnEnd } from './paused-end.js'
 
 /** The TLS part of undici's connect options (passed on to `tls.connect`). */
 export interface TlsConnectOptions {
@@ -73,8 +74,10 @@ const portsOf = (s: { localPort?: number | undefined; remotePort?: number | unde
   `${s.localPort}>${s.remotePort}`
 
 /**
- * undici's `connect` option for a service: plain `{ timeout }` for http, a connector with the
- * service's trust, verification and client certificate for https.
+ * undici's `connect` option for a service: a connector with the service's connect timeout and,
+ * for https, its trust, verification and client certificate. Every socket it makes is guarded
+ * against undici 7's crash on a connection that ends while its parser is paused
+ * (`resumePausedParserOnEnd`).
  *
  * @example
  * ```ts
@@ -84,18 +87,19 @@ const portsOf = (s: { localPort?: number | undefined; remotePort?: number | unde
 export function upstreamConnect(
   timeout: number,
   tls: UpstreamTls | undefined,
-): { timeout: number } | buildConnector.connector {
-  if (!tls) return { timeout }
-  const connector = buildConnector({ timeout, ...tlsConnectOptions(tls) })
+): buildConnector.connector {
+  const connector = buildConnector(tls ? { timeout, ...tlsConnectOptions(tls) } : { timeout })
   return (options, callback) =>
     connector(options, (...args) => {
       const socket = args[1]
-      socket?.on('error', (err: NodeJS.ErrnoException) => {
-        if (!err.code?.startsWith('ERR_SSL_')) return
-        const key = portsOf(socket)
-        alerts.set(key, err)
-        setTimeout(() => alerts.delete(key), 5000).unref()
-      })
+      if (socket) resumePausedParserOnEnd(socket)
+      if (tls)
+        socket?.on('error', (err: NodeJS.ErrnoException) => {
+          if (!err.code?.startsWith('ERR_SSL_')) return
+          const key = portsOf(socket)
+          alerts.set(key, err)
+          setTimeout(() => alerts.delete(key), 5000).unref()
+        })
       callback(...args)
     })
 }

@@ -258,7 +258,8 @@ class Call implements Dispatcher.DispatchHandler, UpstreamCall {
 
   onData(chunk: Buffer): boolean {
     const out = this.#out!
-    if (out.write(chunk)) return true
+    // An empty chunk (undici's parser flushing itself on resume) has nothing to hold back.
+    if (out.write(chunk) || chunk.length === 0) return true
     out.once('drain', this.#resume)
     return false
   }

@@ -29,11 +29,11 @@ function onEnd(this: Socket): void {
   const parser = parserOf(this)
   if (typeof parser?.resume !== 'function') return
   // The bytes the parser resumes onto were read already, and nothing more can arrive on an
-  // ended connection: the client response's backpressure has nothing left to hold back. A
-  // resume can pause again at once (the body callback still sees a full client response), so
-  // it is repeated, a few times at most, as undici 8 does; the response then completes, or
-  // fails as truncated, as it would have without the pause.
-  for (let i = 0; i < 4 && parser.paused === true; i++) parser.resume()
+  // ended connection: the client response's backpressure has nothing left to hold back. The
+  // resume flushes the parser with an empty chunk, for which the body callback reports no
+  // backpressure (`Call.onData`), so it runs on: the response completes, or fails as
+  // truncated, as it would have without the pause.
+  if (parser.paused === true) parser.resume()
 }
 
 /**

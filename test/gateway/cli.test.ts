@@ -75,6 +75,9 @@ plugins:
       public_key_location: ${pki.files.chain}
       algorithm: ES256
 `
+  /** The real process on a kong.yml, on a free port, without the admin listener. */
+  const fromConfig = (file: string, ...more: string[]) =>
+    gatewayProcess(['--config', file, '--listen', '127.0.0.1:0', '--admin-listen', 'off', ...more])
 
   test('parses sizes, listeners and modes', () => {
     const c = parseCli([
@@ -124,14 +127,7 @@ plugins:
   test('the real process: serves, reloads on SIGHUP, drains and exits 0 on SIGTERM', async () => {
     const file = join(dir, 'kong.yml')
     await writeFile(file, yml('/one'))
-    const { child, url, output } = await gatewayProcess([
-      '--config',
-      file,
-      '--listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      'off',
-    ])
+    const { child, url, output } = await fromConfig(file)
     try {
       assert.equal((await fetch(`${url}/one`)).status, 200)
       await writeFile(file, yml('/two'))
@@ -159,16 +155,7 @@ plugins:
   test('access lines are batched, yet every line keeps its place: requests, reload, requests, stop', async () => {
     const file = join(dir, 'order.yml')
     await writeFile(file, yml('/'))
-    const { child, url, output } = await gatewayProcess([
-      '--config',
-      file,
-      '--listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      'off',
-      '--workers',
-      '1',
-    ])
+    const { child, url, output } = await fromConfig(file, '--workers', '1')
     try {
       for (const p of ['/before-1', '/before-2', '/before-3'])
         assert.equal((await fetch(url + p)).status, 200)

@@ -148,6 +148,40 @@ describe('gateway steps, each on its own', () => {
     assert.equal(JSON.parse(big.body).error, 'ERR_BODY_TOO_LARGE')
   })
 
+  test('take in the body: none by its framing is done at once; a GET with a body is still read', async () => {
+    step = (x, res) => {
+      let synchronous = true
+      takeInBody(x, { bufferSize: 1024, maxSize: 0 }, (x, err) =>
+        report(res, {
+          synchronous,
+          size: x.body?.digest.size,
+          sha256: x.body?.digest.sha256,
+          err: err?.message,
+        }),
+      )
+      synchronous = false
+    }
+    const read = async (method: string, headers: Record<string, string>, body?: string) =>
+      JSON.parse((await send('/api', { method, headers, body })).body)
+    const empty = createHash('sha256').digest('hex')
+    assert.deepEqual(await read('GET', {}), { synchronous: true, size: 0, sha256: empty })
+    assert.deepEqual(await read('POST', { 'content-length': '0' }), {
+      synchronous: true,
+      size: 0,
+      sha256: empty,
+    })
+    assert.deepEqual(await read('GET', { 'content-length': '3' }, 'abc'), {
+      synchronous: false,
+      size: 3,
+      sha256: createHash('sha256').update('abc').digest('hex'),
+    })
+    assert.deepEqual(
+      await read('POST', { 'transfer-encoding': 'chunked' }),
+      { synchronous: false, size: 0, sha256: empty },
+      'chunked framing: read to its end, even when it turns out empty',
+    )
+  })
+
   test('sign: a token over the request as forwarded, with the body digest', async () => {
     const metrics = new GatewayMetrics()
     step = (x, res) => {

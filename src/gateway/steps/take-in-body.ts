@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
-import { type BodyDigest, BodyHasher } from '../../core/body-digest.js'
+import { type BodyDigest, BodyHasher, digestBytes } from '../../core/body-digest.js'
 import { BodyError } from '../../core/errors.js'
 import { type SpooledBody, spoolBody } from '../body-spool.js'
 import type { Exchange } from '../exchange.js'
@@ -36,6 +36,21 @@ class MemoryBody implements SpooledBody {
   }
 }
 
+const NO_BYTES = Buffer.alloc(0)
+const NO_BODY = new MemoryBody(digestBytes(NO_BYTES), NO_BYTES)
+
+/**
+ * The request's framing says it has no body: neither Transfer-Encoding nor a Content-Length
+ * above 0 (RFC 9112 §6.3, rule 7: a request without either has none). Node's parser has then
+ * already taken the whole message in; nothing will arrive to read or hash.
+ */
+export function hasNoBody(req: IncomingMessage): boolean {
+  const headers = req.headers
+  if (headers['transfer-encoding'] !== undefined) return false
+  const length = headers['content-length']
+  return length === undefined || Number(length) === 0
+}
+
 async function* replay(first: Buffer[], rest: IncomingMessage): AsyncIterable<Buffer> {
   yield* first
   for await (const chunk of rest) yield chunk as Buffer
@@ -65,8 +80,9 @@ export function declaredTooLarge(req: IncomingMessage, limits: BodyLimits): Body
  * Step 3, take in the body: hashes every chunk and keeps it, in memory up to `bufferSize` and
  * beyond that in a private temp file (`spoolBody`), so what is forwarded is exactly what was
  * hashed. Small bodies are read with 'data' events and no promise (the common case, measured
- * in bench/gateway); `done` gets a `BodyError` (413 over `maxSize`, 400 unreadable) or nothing,
- * with `x.body` set.
+ * in bench/gateway); a request whose framing carries no body ({@link hasNoBody}) is done at
+ * once. `done` gets a `BodyError` (413 over `maxSize`, 400 unreadable) or nothing, with
+ * `x.body` set.
  *
  * @example
  * ```ts
@@ -85,6 +101,13 @@ export function takeInBody(
     return
   }
   const req = x.req
+  if (hasNoBody(req)) {
+    // A GET, most often: no listener, no hash to start, no tick to wait for 'end'. Node reads
+    // the (empty) rest of the message itself once the response is sent.
+    x.body = NO_BODY
+    done(x, undefined)
+    return
+  }
   if (expectsContinue(req)) x.res.writeContinue()
   const maxSize = limits.maxSize > 0 ? limits.maxSize : Number.POSITIVE_INFINITY
   const hasher = new BodyHasher({ limit: maxSize })

@@ -33,6 +33,14 @@ test('strings are hashed as UTF-8', () => {
   assert.equal(digestBytes('é').size, 2)
 })
 
+test('digestBytes: exactly the bytes of a view, none before or after it; empty input', () => {
+  const whole = Buffer.from('0123456789abcdef')
+  const view = new Uint8Array(whole.buffer, whole.byteOffset + 3, 5)
+  assert.deepEqual(digestBytes(view), { size: 5, sha256: sha256('34567') })
+  assert.deepEqual(digestBytes(whole.subarray(10)), { size: 6, sha256: sha256('abcdef') })
+  assert.deepEqual(digestBytes(new Uint8Array(0)), { size: 0, sha256: sha256('') })
+})
+
 test('payloadHash: "" for empty or absent, hex otherwise', () => {
   assert.equal(payloadHash(undefined), '')
   assert.equal(payloadHash(digestBytes('')), '')

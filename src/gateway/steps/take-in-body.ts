@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
-import { type BodyDigest, BodyHasher, digestBytes } from '../../core/body-digest.js'
+import { type BodyDigest, digestBytes } from '../../core/body-digest.js'
 import { BodyError } from '../../core/errors.js'
 import { type SpooledBody, spoolBody } from '../body-spool.js'
 import type { Exchange } from '../exchange.js'
@@ -77,9 +77,9 @@ export function declaredTooLarge(req: IncomingMessage, limits: BodyLimits): Body
 }
 
 /**
- * Step 3, take in the body: hashes every chunk and keeps it, in memory up to `bufferSize` and
- * beyond that in a private temp file (`spoolBody`), so what is forwarded is exactly what was
- * hashed. Small bodies are read with 'data' events and no promise (the common case, measured
+ * Step 3, take in the body: keeps it, in memory up to `bufferSize` (hashed in one call at its
+ * end) and beyond that in a private temp file (`spoolBody`, hashed chunk by chunk as written),
+ * so what is forwarded is exactly what was hashed. Small bodies are read with 'data' events and no promise (the common case, measured
  * in bench/gateway); a request whose framing carries no body ({@link hasNoBody}) is done at
  * once. `done` gets a `BodyError` (413 over `maxSize`, 400 unreadable) or nothing, with
  * `x.body` set.
@@ -110,8 +110,8 @@ export function takeInBody(
   }
   if (expectsContinue(req)) x.res.writeContinue()
   const maxSize = limits.maxSize > 0 ? limits.maxSize : Number.POSITIVE_INFINITY
-  const hasher = new BodyHasher({ limit: maxSize })
   const chunks: Buffer[] = []
+  let size = 0
   let finished = false
   const end = (err: Error | undefined) => {
     if (finished) return
@@ -122,15 +122,18 @@ export function takeInBody(
     done(x, err)
   }
   const onData = (chunk: Buffer) => {
-    try {
-      hasher.update(chunk)
-    } catch (err) {
-      return end(err as Error)
+    size += chunk.length
+    if (size > maxSize) {
+      return end(
+        new BodyError('ERR_BODY_TOO_LARGE', `request body exceeds ${maxSize} bytes`, {
+          limit: maxSize,
+        }),
+      )
     }
     chunks.push(chunk)
-    if (hasher.size > limits.bufferSize) {
-      // Over the memory buffer: hand the rest to the spooling reader, which starts again
-      // from the first chunk (at most bufferSize bytes hashed twice, once per large body).
+    if (size > limits.bufferSize) {
+      // Over the memory buffer: hand the rest to the spooling reader, which hashes and writes
+      // from the first chunk on.
       finished = true
       req.off('data', onData)
       req.off('end', onEnd)
@@ -150,10 +153,9 @@ export function takeInBody(
     }
   }
   const onEnd = () => {
-    x.body = new MemoryBody(
-      hasher.digest(),
-      chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-    )
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    // Hashed in one call, over exactly the bytes that are forwarded.
+    x.body = new MemoryBody(digestBytes(bytes), bytes)
     end(undefined)
   }
   const onError = (err: Error) =>

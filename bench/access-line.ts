@@ -3,15 +3,19 @@
  * against the fixed-shape writer (`writeAccessLine`), both into the same batched pino
  * destination on /dev/null, and the writer into an AccessBatch as `gatewayLogger` sets it up;
  * and the request metrics alone, prom-client's children against the
- * kept series. CPU per call, printed by mitata.
+ * kept series. CPU per call, printed by mitata. Then gatewayLogger's batch size, 4 KiB against
+ * 16 KiB, into a real file: CPU per line of the whole process.
  *
  *   node --import tsx bench/access-line.ts
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { bench, do_not_optimize, run, summary } from 'mitata'
 import { pino } from 'pino'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { AccessBatch, accessBatchKey } from '../src/gateway/access-batch.js'
-import { writeAccessLine } from '../src/gateway/access-line.js'
+import { accessMembers, writeAccessLine } from '../src/gateway/access-line.js'
 import type { Exchange } from '../src/gateway/exchange.js'
 import { GatewayMetrics } from '../src/gateway/metrics.js'
 import { accessRecord } from '../src/gateway/steps/log.js'
@@ -98,3 +102,46 @@ summary(() => {
 })
 await run()
 dest.flushSync()
+
+// The batch size of gatewayLogger, into a real file through the asynchronous destination (each
+// write goes to the thread pool and back): process CPU per line, all threads, the loop yielding
+// every 8 lines as a loaded gateway does. Interleaved reps; this part is not mitata's, since the
+// writes complete outside the measured call.
+async function cpuPerLine(batchChars: number, file: string, lines: number): Promise<number> {
+  const out = pino.destination({
+    dest: file,
+    sync: false,
+    minLength: 4096,
+    maxWrite: 2 * batchChars,
+  })
+  await new Promise((resolve) => out.once('ready', resolve))
+  const batch = new AccessBatch(out, batchChars)
+  const line = `{"level":30,"time":1796124459101,"pid":1,"hostname":"h","name":"kong-upstream-jwt"${accessMembers(x, 3.2718)},"msg":"request"}\n`
+  const before = process.cpuUsage()
+  for (let i = 0; i < lines; i += 8) {
+    for (let k = 0; k < 8; k++) batch.push(line)
+    await new Promise(setImmediate)
+  }
+  batch.flush()
+  await new Promise((resolve) => out.flush(resolve))
+  const used = process.cpuUsage(before)
+  out.end()
+  return (used.user + used.system) / lines
+}
+const dir = mkdtempSync(join(tmpdir(), 'access-line-'))
+try {
+  const sizes = [4096, 16384]
+  const results = new Map<number, number[]>(sizes.map((size) => [size, []]))
+  for (let rep = 0; rep < 5; rep++)
+    for (const size of rep % 2 ? [...sizes].reverse() : sizes)
+      results.get(size)!.push(await cpuPerLine(size, join(dir, `${size}-${rep}.log`), 50_000))
+  console.log('\naccess lines into a file, asynchronous destination: CPU per line (5 reps)')
+  for (const [size, xs] of results) {
+    const sorted = [...xs].sort((a, b) => a - b)
+    console.log(
+      `  batch ${String(size / 1024).padStart(2)} KiB: median ${sorted[2]!.toFixed(2)} µs (${sorted[0]!.toFixed(2)}–${sorted[4]!.toFixed(2)})`,
+    )
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 
 // RFC 9110 §7.6.1: connection-specific fields end at this hop; so does the client's Expect.
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -25,16 +25,11 @@ const PROOF_HEADERS: ReadonlySet<string> = new Set([
  * Header names a message names in its Connection header, plus the standard hop-by-hop ones.
  * Returns the shared standard set when Connection names nothing else (the common case).
  */
-export function hopByHop(
-  headers: IncomingHttpHeaders | Record<string, unknown>,
-): ReadonlySet<string> {
-  const connection = headers.connection
+export function hopByHop(connection: string | readonly string[] | undefined): ReadonlySet<string> {
   if (connection === undefined) return HOP_BY_HOP
-  const listed = Array.isArray(connection)
-    ? connection.join(',')
-    : typeof connection === 'string'
-      ? connection
-      : ''
+  const listed = typeof connection === 'string' ? connection : connection.join(',')
+  // What most clients and upstreams send (nginx, Node, browsers on HTTP/1.1): nothing to add.
+  if (listed.length === 10 && listed.toLowerCase() === 'keep-alive') return HOP_BY_HOP
   let names: Set<string> | undefined
   for (const name of listed.split(',')) {
     const n = name.trim().toLowerCase()
@@ -92,7 +87,7 @@ const SET_BY_GATEWAY: ReadonlySet<string> = new Set([
  */
 export function upstreamHeaders(req: IncomingMessage, ctx: ForwardingContext): string[] {
   const headers = req.headers
-  const hop = hopByHop(headers)
+  const hop = hopByHop(headers.connection)
   const extra = ctx.drop ?? []
   const out: string[] = ['host', ctx.host]
   for (const name in headers) {
@@ -141,7 +136,7 @@ export function responseHeaderList(raw: readonly Buffer[]): string[] {
       connection = connection === undefined ? value : `${connection},${value}`
     out.push(name, value)
   }
-  const hop = connection === undefined ? HOP_BY_HOP : hopByHop({ connection })
+  const hop = hopByHop(connection)
   let kept = 0
   for (let i = 0; i < out.length; i += 2) {
     const lower = out[i]!.toLowerCase()

@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import { createServer as createHttpServer, type Server as HttpServer, request } from 'node:http'
 import type { AddressInfo, Server } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { hopByHop } from '../../src/gateway/forwarding.js'
 import { type Gateway, startGateway } from '../../src/gateway/gateway.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
@@ -199,4 +200,14 @@ describe('forwarding: the upstream response as the client gets it', () => {
     assert.equal(line.status, 499)
     assert.equal(line.level, 30)
   })
+})
+
+test('hopByHop: the standard fields, plus what Connection names (any case, listed or repeated)', () => {
+  const standard = hopByHop(undefined)
+  assert.ok(standard.has('transfer-encoding') && standard.has('keep-alive'))
+  assert.equal(hopByHop('Keep-Alive'), standard, 'keep-alive alone names nothing new')
+  const named = hopByHop('keep-alive, X-Private')
+  assert.ok(named.has('x-private') && named.has('upgrade'))
+  assert.ok(!standard.has('x-private'), 'the shared set is not changed')
+  assert.ok(hopByHop(['close', ' X-Other ']).has('x-other'))
 })

@@ -3,7 +3,7 @@ import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { type BodyDigest, readBounded } from '../core/body-digest.js'
+import { type BodyDigest, BodyHasher, readBounded } from '../core/body-digest.js'
 import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
 import { BodyError } from '../core/errors.js'
 
@@ -35,6 +35,75 @@ export interface SpooledBody extends AsyncDisposable {
 /** Large reads from the spool file: the 16 KiB default halves the throughput of big uploads. */
 const READ_HIGH_WATER_MARK = 1024 * 1024
 const WRITE_BATCH = 1024 * 1024
+const NOTHING = (): void => {}
+
+/**
+ * A private temp file (folder 0700, file 0600) taking a body in batches of 1 MiB, one batch
+ * written while the next is taken in: the socket is read on while the disk writes, and at
+ * most two batches are held in memory.
+ */
+class SpoolFile {
+  readonly dir: string
+  readonly path: string
+  readonly #handle: FileHandle
+  #chunks: Buffer[] = []
+  #pending = 0
+  #writing: Promise<void> | undefined = undefined
+
+  private constructor(dir: string, path: string, handle: FileHandle) {
+    this.dir = dir
+    this.path = path
+    this.#handle = handle
+  }
+
+  static async create(tmpDir: string | undefined): Promise<SpoolFile> {
+    const dir = await mkdtemp(join(tmpDir ?? tmpdir(), 'kong-upstream-jwt-'))
+    const path = join(dir, 'body')
+    const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY
+    try {
+      return new SpoolFile(dir, path, await open(path, flags, 0o600))
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
+
+  /**
+   * Adds a chunk. When a batch is full it starts writing it and returns the write of the batch
+   * before, if any: the caller waits for that one before taking in more (backpressure).
+   */
+  add(chunk: Buffer): Promise<void> | undefined {
+    this.#chunks.push(chunk)
+    this.#pending += chunk.length
+    return this.#pending >= WRITE_BATCH ? this.#startWrite() : undefined
+  }
+
+  /** Writes what is left and closes the file. */
+  async finish(): Promise<void> {
+    this.#startWrite()
+    await this.#writing
+    await this.#handle.close()
+  }
+
+  /** After a failure: waits for the write in flight, closes and removes the folder. */
+  async discard(): Promise<void> {
+    await this.#writing?.catch(NOTHING)
+    await this.#handle.close().catch(NOTHING)
+    await rm(this.dir, { recursive: true, force: true })
+  }
+
+  #startWrite(): Promise<void> | undefined {
+    const before = this.#writing
+    if (this.#chunks.length === 0) return before
+    const batch = this.#chunks
+    const handle = this.#handle
+    this.#chunks = []
+    this.#pending = 0
+    const write = () => handle.writev(batch).then(NOTHING)
+    this.#writing = before ? before.then(write) : write()
+    return before
+  }
+}
 
 class Spooled implements SpooledBody {
   readonly digest: BodyDigest
@@ -85,33 +154,18 @@ export async function spoolBody(
   options: SpoolOptions = {},
 ): Promise<SpooledBody> {
   const memoryLimit = options.memoryLimit ?? DEFAULT_BODY_BUFFER_SIZE
-  let chunks: Buffer[] = []
+  const chunks: Buffer[] = []
   let size = 0
-  let pending = 0
-  let dir: string | undefined
-  let file: string | undefined
-  let handle: FileHandle | undefined
-
-  const flush = async () => {
-    if (!handle || chunks.length === 0) return
-    const batch = chunks
-    chunks = []
-    pending = 0
-    await handle.writev(batch)
-  }
-  const openFile = async () => {
-    dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'kong-upstream-jwt-'))
-    file = join(dir, 'body')
-    const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY
-    handle = await open(file, flags, 0o600)
-  }
+  let spool: SpoolFile | undefined
   // Synchronous while the body fits in memory: no promise per chunk on the common path.
   const take = (chunk: Buffer): Promise<void> | undefined => {
+    if (spool) return spool.add(chunk)
     chunks.push(chunk)
     size += chunk.length
-    pending += chunk.length
-    if (!handle && size > memoryLimit) return openFile().then(flush)
-    if (handle && pending >= WRITE_BATCH) return flush()
+    if (size > memoryLimit)
+      return spillTo(options.tmpDir, chunks).then((file) => {
+        spool = file
+      })
     return undefined
   }
 
@@ -121,15 +175,113 @@ export async function spoolBody(
       { limit: options.maxSize, signal: options.signal },
       take,
     )
-    await flush()
-    await handle?.close()
-    handle = undefined
-    const bytes = file ? undefined : Buffer.concat(chunks)
-    return new Spooled(digest, bytes, dir, file)
+    if (!spool) return new Spooled(digest, Buffer.concat(chunks))
+    await spool.finish()
+    return new Spooled(digest, undefined, spool.dir, spool.path)
   } catch (err) {
-    await handle?.close().catch(() => {})
-    if (dir) await rm(dir, { recursive: true, force: true })
+    await spool?.discard()
     if (err instanceof BodyError) throw err
     throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
   }
+}
+
+async function spillTo(tmpDir: string | undefined, chunks: Buffer[]): Promise<SpoolFile> {
+  const spool = await SpoolFile.create(tmpDir)
+  for (const chunk of chunks) void spool.add(chunk)
+  return spool
+}
+
+/**
+ * The gateway's spooling reader: takes the rest of a request body whose first `taken` chunks
+ * (already over the memory buffer) were read, hashing every chunk and writing them all to a
+ * private temp file. Reads with 'data' events and pauses the request only while the file is
+ * two batches behind: an async iterator over the request paused the socket at every step and
+ * measured 0.77× the throughput of a write stream with 'data' events (512 MiB, bench/gateway).
+ * The temp file is removed on any failure (over `maxSize`, read error, the client gone).
+ *
+ * @example
+ * ```ts
+ * req.pause()
+ * spoolRequest(req, chunks, { maxSize }, (err, body) => (err ? fail(err) : forward(body!)))
+ * ```
+ */
+export function spoolRequest(
+  req: Readable,
+  taken: readonly Buffer[],
+  options: { readonly maxSize?: number; readonly tmpDir?: string | undefined },
+  done: (err: BodyError | undefined, body: SpooledBody | undefined) => void,
+): void {
+  const hasher = new BodyHasher({ limit: options.maxSize })
+  let spool: SpoolFile | undefined
+  let settled = false
+  const detach = () => {
+    req.off('data', onData)
+    req.off('end', onEnd)
+    req.off('error', onError)
+    req.off('close', onClose)
+  }
+  const fail = (err: unknown) => {
+    if (settled) return
+    settled = true
+    detach()
+    const error =
+      err instanceof BodyError
+        ? err
+        : new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+    const discarded = spool ? spool.discard() : Promise.resolve()
+    discarded.then(
+      () => done(error, undefined),
+      () => done(error, undefined),
+    )
+  }
+  const resume = () => {
+    if (!settled) req.resume()
+  }
+  const onData = (chunk: Buffer) => {
+    try {
+      hasher.update(chunk)
+    } catch (err) {
+      return fail(err)
+    }
+    const behind = spool!.add(chunk)
+    if (behind) {
+      req.pause()
+      behind.then(resume, fail)
+    }
+  }
+  const onEnd = () => {
+    if (settled) return
+    settled = true
+    detach()
+    const digest = hasher.digest()
+    const file = spool!
+    file.finish().then(
+      () => done(undefined, new Spooled(digest, undefined, file.dir, file.path)),
+      (err: unknown) => {
+        settled = false
+        fail(err)
+      },
+    )
+  }
+  const onError = (err: Error) => fail(err)
+  // Closed without 'end': the client went away mid-body.
+  const onClose = () => fail(new Error('the request closed before its body ended'))
+
+  try {
+    for (const chunk of taken) hasher.update(chunk)
+  } catch (err) {
+    fail(err)
+    return
+  }
+  SpoolFile.create(options.tmpDir).then((file) => {
+    spool = file
+    for (const chunk of taken) void file.add(chunk)
+    if (req.readableEnded) return onEnd()
+    if (req.destroyed) return fail(new Error('the request closed before its body ended'))
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+    req.on('close', onClose)
+    req.resume()
+  }, fail)
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
 import {
   createServer,
   type IncomingMessage,
@@ -146,6 +147,67 @@ describe('gateway steps, each on its own', () => {
     assert.equal(r.spooled, true, 'over the buffer size: spooled')
     const big = await send('/', { method: 'POST', body: 'y'.repeat(100) })
     assert.equal(JSON.parse(big.body).error, 'ERR_BODY_TOO_LARGE')
+  })
+
+  test('take in the body: spooled in 1 MiB batches; over the limit after spilling, 413 and no temp file', async () => {
+    const limits = { bufferSize: 16, maxSize: 3 * 2 ** 20, tmpDir: dir }
+    step = (x, res) =>
+      takeInBody(x, limits, (x, err) => {
+        if (err) return report(res, { error: (err as { code?: string }).code })
+        const file = x.body!.file!
+        const replayed = createHash('sha256')
+        x.body!.stream()
+          .on('data', (chunk: Buffer) => replayed.update(chunk))
+          .on('end', () => {
+            const sha256 = replayed.digest('hex')
+            void x.body!.dispose().then(() =>
+              report(res, {
+                size: x.body!.digest.size,
+                sha256,
+                digest: x.body!.digest.sha256,
+                file,
+              }),
+            )
+          })
+      })
+    // Chunked, in pieces that arrive apart: the first spills over the buffer, the rest are
+    // taken in by the spooling reader across several write batches.
+    const upload = (pieces: Buffer[]) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${url}/`, {
+          method: 'POST',
+          headers: { 'transfer-encoding': 'chunked' },
+        })
+        req.on('response', (res) => {
+          let body = ''
+          res.on('data', (d) => (body += d))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+        })
+        req.on('error', reject)
+        const next = (i: number) => {
+          if (i === pieces.length) return void req.end()
+          req.write(pieces[i], () => setTimeout(() => next(i + 1), 5))
+        }
+        next(0)
+      })
+    const pieces = [
+      Buffer.alloc(20, 1),
+      ...Array.from({ length: 10 }, (_, i) => Buffer.alloc(256 * 1024, i)),
+    ]
+    const whole = createHash('sha256')
+    for (const piece of pieces) whole.update(piece)
+    const r = JSON.parse((await upload(pieces)).body)
+    assert.equal(r.size, 20 + 10 * 256 * 1024)
+    assert.equal(typeof r.file, 'string', 'over the buffer: spooled to a file')
+    assert.equal(r.digest, whole.digest('hex'), 'the digest is of every byte')
+    assert.equal(r.sha256, r.digest, 'the spooled file replays exactly the hashed bytes')
+    const leftovers = async () =>
+      (await readdir(dir)).filter((name) => name.startsWith('kong-upstream-jwt-'))
+    assert.deepEqual(await leftovers(), [], 'disposed')
+
+    const over = [Buffer.alloc(20), ...Array.from({ length: 16 }, () => Buffer.alloc(256 * 1024))]
+    assert.equal(JSON.parse((await upload(over)).body).error, 'ERR_BODY_TOO_LARGE')
+    assert.deepEqual(await leftovers(), [], 'the temp file of a refused body is removed')
   })
 
   test('take in the body: none by its framing is done at once; a GET with a body is still read', async () => {

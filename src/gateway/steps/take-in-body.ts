@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { type BodyDigest, digestBytes } from '../../core/body-digest.js'
 import { BodyError } from '../../core/errors.js'
-import { type SpooledBody, spoolBody } from '../body-spool.js'
+import { type SpooledBody, spoolRequest } from '../body-spool.js'
 import type { Exchange } from '../exchange.js'
 
 /** Body limits of the proxy listener (Kong's nginx_http_client_* settings). */
@@ -51,11 +51,6 @@ export function hasNoBody(req: IncomingMessage): boolean {
   return length === undefined || Number(length) === 0
 }
 
-async function* replay(first: Buffer[], rest: IncomingMessage): AsyncIterable<Buffer> {
-  yield* first
-  for await (const chunk of rest) yield chunk as Buffer
-}
-
 /**
  * The client waits for `100 Continue` before sending the body. Node sends none itself when the
  * server has a 'checkContinue' listener, which the gateway has: so the answer can be a 413 or
@@ -78,7 +73,7 @@ export function declaredTooLarge(req: IncomingMessage, limits: BodyLimits): Body
 
 /**
  * Step 3, take in the body: keeps it, in memory up to `bufferSize` (hashed in one call at its
- * end) and beyond that in a private temp file (`spoolBody`, hashed chunk by chunk as written),
+ * end) and beyond that in a private temp file (`spoolRequest`, hashed chunk by chunk as written),
  * so what is forwarded is exactly what was hashed. Small bodies are read with 'data' events and no promise (the common case, measured
  * in bench/gateway); a request whose framing carries no body ({@link hasNoBody}) is done at
  * once. `done` gets a `BodyError` (413 over `maxSize`, 400 unreadable) or nothing, with
@@ -132,24 +127,16 @@ export function takeInBody(
     }
     chunks.push(chunk)
     if (size > limits.bufferSize) {
-      // Over the memory buffer: hand the rest to the spooling reader, which hashes and writes
-      // from the first chunk on.
+      // Over the memory buffer: the spooling reader hashes and writes from the first chunk on.
       finished = true
       req.off('data', onData)
       req.off('end', onEnd)
       req.off('error', onError)
       req.pause()
-      spoolBody(replay(chunks, req), {
-        memoryLimit: limits.bufferSize,
-        maxSize,
-        tmpDir: limits.tmpDir,
-      }).then(
-        (body) => {
-          x.body = body
-          done(x, undefined)
-        },
-        (err: Error) => done(x, err),
-      )
+      spoolRequest(req, chunks, { maxSize, tmpDir: limits.tmpDir }, (err, body) => {
+        x.body = body
+        done(x, err)
+      })
     }
   }
   const onEnd = () => {

@@ -132,8 +132,7 @@ export async function readBounded(
     }
     signal?.throwIfAborted()
   } catch (err) {
-    if (err instanceof BodyError) throw err
-    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+    throw BodyError.fromReadFailure(err)
   }
   return hasher.digest()
 }

@@ -362,6 +362,21 @@ export class BodyError extends UpstreamJwtError {
     super(code, message, options)
     this.limit = options?.limit
   }
+
+  /**
+   * What a failed body read is reported as: a `BodyError` as it is (e.g. over the limit),
+   * anything else (a stream error, the client gone) as `ERR_BODY_READ` with it as the cause.
+   *
+   * @example
+   * ```ts
+   * req.on('error', (err) => done(BodyError.fromReadFailure(err)))
+   * ```
+   */
+  static fromReadFailure(err: unknown): BodyError {
+    return err instanceof BodyError
+      ? err
+      : new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+  }
 }
 
 /**

@@ -180,12 +180,11 @@ export async function spoolBody(
     return new Spooled(digest, undefined, spool.dir, spool.path)
   } catch (err) {
     await spool?.discard()
-    if (err instanceof BodyError) throw err
-    throw new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
+    throw BodyError.fromReadFailure(err)
   }
 }
 
-async function spillTo(tmpDir: string | undefined, chunks: Buffer[]): Promise<SpoolFile> {
+async function spillTo(tmpDir: string | undefined, chunks: readonly Buffer[]): Promise<SpoolFile> {
   const spool = await SpoolFile.create(tmpDir)
   for (const chunk of chunks) void spool.add(chunk)
   return spool
@@ -220,19 +219,17 @@ export function spoolRequest(
     req.off('error', onError)
     req.off('close', onClose)
   }
+  // Reports the failure once the temp file (if made) is gone.
+  const abandon = (err: unknown) => {
+    const error = BodyError.fromReadFailure(err)
+    const report = () => done(error, undefined)
+    ;(spool ? spool.discard() : Promise.resolve()).then(report, report)
+  }
   const fail = (err: unknown) => {
     if (settled) return
     settled = true
     detach()
-    const error =
-      err instanceof BodyError
-        ? err
-        : new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err })
-    const discarded = spool ? spool.discard() : Promise.resolve()
-    discarded.then(
-      () => done(error, undefined),
-      () => done(error, undefined),
-    )
+    abandon(err)
   }
   const resume = () => {
     if (!settled) req.resume()
@@ -255,13 +252,9 @@ export function spoolRequest(
     detach()
     const digest = hasher.digest()
     const file = spool!
-    file.finish().then(
-      () => done(undefined, new Spooled(digest, undefined, file.dir, file.path)),
-      (err: unknown) => {
-        settled = false
-        fail(err)
-      },
-    )
+    file
+      .finish()
+      .then(() => done(undefined, new Spooled(digest, undefined, file.dir, file.path)), abandon)
   }
   const onError = (err: Error) => fail(err)
   // Closed without 'end': the client went away mid-body.
@@ -273,11 +266,10 @@ export function spoolRequest(
     fail(err)
     return
   }
-  SpoolFile.create(options.tmpDir).then((file) => {
+  spillTo(options.tmpDir, taken).then((file) => {
     spool = file
-    for (const chunk of taken) void file.add(chunk)
     if (req.readableEnded) return onEnd()
-    if (req.destroyed) return fail(new Error('the request closed before its body ended'))
+    if (req.destroyed) return onClose()
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', onError)

@@ -145,8 +145,7 @@ export function takeInBody(
     x.body = new MemoryBody(digestBytes(bytes), bytes)
     end(undefined)
   }
-  const onError = (err: Error) =>
-    end(new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err }))
+  const onError = (err: Error) => end(BodyError.fromReadFailure(err))
   req.on('data', onData)
   req.on('end', onEnd)
   req.on('error', onError)

@@ -164,7 +164,7 @@ export function readNodeBody(
       settle(undefined, Buffer.concat(chunks))
     }
     function onError(err: unknown) {
-      settle(new BodyError('ERR_BODY_READ', 'request body could not be read', { cause: err }))
+      settle(BodyError.fromReadFailure(err))
     }
     function onClose() {
       if (!req.readableEnded && req.complete !== true)

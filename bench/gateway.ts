@@ -11,7 +11,7 @@
  * Then a 512 MiB upload: throughput and peak RSS of the gateway, against the spooling reference.
  *
  *   npm run bench:gateway
- *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1,2 BENCH_LARGE_MIB=512
+ *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_WARMUP=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1,2 BENCH_LARGE_MIB=512
  *   BENCH_CPU_PROF=dir   runs the gateway with --cpu-prof into dir (one .cpuprofile per process)
  *   BENCH_GATEWAY_ARGS='--log-level warn'   extra gateway flags
  * Installs nginx and wrk with apt-get when they are missing.
@@ -37,6 +37,9 @@ import { makeTempDir, removeDir } from '../testing/tmp.js'
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8)
 const REPS = Number(process.env.BENCH_REPS ?? 3)
+// Seconds of uncounted POST and then GET load per server before the reps: V8 compiles a server's
+// request path over its first thousands of requests, and the gateway has more of it to compile.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const LARGE_MIB = Number(process.env.BENCH_LARGE_MIB ?? 512)
 const ALGS = (process.env.BENCH_ALGS ?? 'RS256,ES256,EdDSA').split(',') as Algorithm[]
@@ -134,7 +137,7 @@ interface Sample {
   cpu: number // ms per request
 }
 
-function wrk(url: string, post: boolean, dir: string, pid: number): Sample {
+function wrk(url: string, post: boolean, dir: string, pid: number, seconds = DURATION): Sample {
   const script = join(dir, 'post.lua')
   writeFileSync(
     script,
@@ -148,7 +151,7 @@ function wrk(url: string, post: boolean, dir: string, pid: number): Sample {
       [
         '-t1',
         `-c${CONNECTIONS}`,
-        `-d${DURATION}s`,
+        `-d${seconds}s`,
         '--latency',
         ...(post ? ['-s', script] : []),
         url,
@@ -398,7 +401,9 @@ try {
       })
     }
 
-    for (const s of servers) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, '-d1s', s.url]) // warm-up
+    // Warm-up: each server's POST path (body reading) and GET path compiled and its pools
+    // filled before the first counted run, so no rep bills one server for its JIT compiles.
+    for (const s of servers) for (const post of [true, false]) wrk(s.url, post, dir, s.pid, WARMUP)
     const samples = new Map<string, Sample[]>()
     for (let rep = 0; rep < REPS; rep++) {
       // Rotate the order each rep, so no server always runs first (or right after another).
@@ -452,6 +457,18 @@ try {
             vs,
         )
       }
+    }
+    // Each rep runs every server within a minute or so: the ratio within a rep is free of the
+    // machine's slower drift, and its spread says how far the medians above can be trusted.
+    console.log('  CPU per request against the stream reference, rep by rep (median, range):')
+    for (const s of servers) {
+      if (!s.signs || s.name.startsWith('reference')) continue
+      const cells = ['POST', 'GET'].map((verb) => {
+        const ref = samples.get(`${verb} ${REFERENCE_NAMES.stream}`)!
+        const paired = samples.get(`${verb} ${s.name}`)!.map((x, i) => x.cpu / ref[i]!.cpu)
+        return `${verb} ${median(paired).toFixed(2)}x (${range(paired, 2)})`
+      })
+      console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
     }
 
     for (const r of references) await stop(r.child)

@@ -108,10 +108,10 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   })
 }
 
-/** CPU milliseconds (user + system) of `pid` and all its descendants, from /proc. */
-function treeCpuMs(pid: number): number {
+/** CPU milliseconds (user and system) of `pid` and all its descendants, from /proc. */
+function treeCpuMs(pid: number): { user: number; system: number } {
   const parent = new Map<number, number>()
-  const ticks = new Map<number, number>()
+  const ticks = new Map<number, [number, number]>()
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
@@ -119,22 +119,27 @@ function treeCpuMs(pid: number): number {
       // Fields after the command name, which may hold spaces: state ppid ... utime(14) stime(15)
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       parent.set(Number(name), Number(f[1]))
-      ticks.set(Number(name), Number(f[11]) + Number(f[12]))
+      ticks.set(Number(name), [Number(f[11]), Number(f[12])])
     } catch {} // the process ended while we read
   }
-  let sum = 0
-  for (const [p, t] of ticks) {
+  let user = 0
+  let system = 0
+  for (const [p, [u, s]] of ticks) {
     let q: number | undefined = p
     while (q !== undefined && q > 1 && q !== pid) q = parent.get(q)
-    if (q === pid) sum += t
+    if (q === pid) {
+      user += u
+      system += s
+    }
   }
-  return sum * TICK_MS
+  return { user: user * TICK_MS, system: system * TICK_MS }
 }
 
 interface Sample {
   rps: number
   p99: number
-  cpu: number // ms per request
+  cpu: number // ms per request, user + system
+  system: number // of which in the kernel
 }
 
 function wrk(url: string, post: boolean, dir: string, pid: number, seconds = DURATION): Sample {
@@ -161,7 +166,7 @@ function wrk(url: string, post: boolean, dir: string, pid: number, seconds = DUR
   } catch (err) {
     throw new Error(`wrk could not load ${url}: ${serverState(url, pid)}`, { cause: err })
   }
-  const cpuMs = treeCpuMs(pid) - before
+  const after = treeCpuMs(pid)
   const requests = Number(/(\d+) requests in/.exec(out)?.[1])
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
   const m = /99%\s+([\d.]+)(us|ms|s)/.exec(out)
@@ -169,7 +174,13 @@ function wrk(url: string, post: boolean, dir: string, pid: number, seconds = DUR
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)
   if (errors) console.log(`  (warning: ${errors[1]} non-2xx responses from ${url})`)
   if (/Socket errors/.test(out)) console.log(`  (warning: ${/Socket errors.*/.exec(out)?.[0]})`)
-  return { rps, p99, cpu: cpuMs / requests }
+  const system = after.system - before.system
+  return {
+    rps,
+    p99,
+    cpu: (after.user - before.user + system) / requests,
+    system: system / requests,
+  }
 }
 
 // Each server's output files (`<files>.out`, `<files>.err`) by URL, to say why one stopped answering.
@@ -467,6 +478,19 @@ try {
         const ref = samples.get(`${verb} ${REFERENCE_NAMES.stream}`)!
         const paired = samples.get(`${verb} ${s.name}`)!.map((x, i) => x.cpu / ref[i]!.cpu)
         return `${verb} ${median(paired).toFixed(2)}x (${range(paired, 2)})`
+      })
+      console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
+    }
+    // Where the CPU goes, in the server's code or in the kernel (system calls, wake-ups):
+    // the signing servers differ more in one than in the other.
+    console.log('  CPU per request, user + system µs (medians):')
+    for (const s of servers) {
+      if (!s.signs) continue
+      const cells = ['POST', 'GET'].map((verb) => {
+        const xs = samples.get(`${verb} ${s.name}`)!
+        const user = median(xs.map((x) => x.cpu - x.system)) * 1000
+        const system = median(xs.map((x) => x.system)) * 1000
+        return `${verb} ${user.toFixed(0)} + ${system.toFixed(0)}`
       })
       console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
     }

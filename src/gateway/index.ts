@@ -16,6 +16,7 @@ export {
   type UpstreamPathRule,
 } from '../core/forwarded.js'
 export type { SignOn } from '../signer/jws.js'
+export { sweepArrayBuffersInline } from './array-buffer-sweeping.js'
 export {
   type GatewayConfig,
   GatewayConfigError,

@@ -2,6 +2,7 @@ import cluster from 'node:cluster'
 import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { pino } from 'pino'
+import { sweepArrayBuffersInline } from '../../gateway/array-buffer-sweeping.js'
 import { startDemo } from '../../gateway/demo.js'
 import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/gateway.js'
 import { gatewayLogger } from '../../gateway/logger.js'
@@ -78,6 +79,8 @@ export function signOnFor(choice: SignOn, workers: number, cores: number): SignO
  */
 export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<number> {
   if (input.config !== undefined) await assertReadable('--config', input.config)
+  // This process (and each worker, which runs this command too) is the gateway's own.
+  sweepArrayBuffersInline()
   let gateway: Pick<Gateway, 'reload'>
   let stop: () => Promise<void>
   // One worker per core by default, as Kong runs one nginx worker per core. On the 2-core

@@ -133,6 +133,7 @@ const PUBLIC: Record<string, string[]> = {
     'parseConfig',
     'startDemo',
     'startGateway',
+    'sweepArrayBuffersInline',
   ],
   // What require('kong-upstream-jwt/kong') returns (the plugin module kong-pdk loads).
   './kong': [

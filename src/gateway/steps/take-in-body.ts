@@ -108,13 +108,20 @@ export function takeInBody(
   const chunks: Buffer[] = []
   let size = 0
   let finished = false
-  const end = (err: Error | undefined) => {
+  // Stops listening, then either reports (`err` or the body taken in memory) or, with
+  // `spill`, hands the request to the spooling reader, which reports when it is done.
+  const end = (err: Error | undefined, spill = false) => {
     if (finished) return
     finished = true
     req.off('data', onData)
     req.off('end', onEnd)
     req.off('error', onError)
-    done(x, err)
+    if (!spill) return done(x, err)
+    req.pause()
+    spoolRequest(req, chunks, { maxSize, tmpDir: limits.tmpDir }, (err, body) => {
+      x.body = body
+      done(x, err)
+    })
   }
   const onData = (chunk: Buffer) => {
     size += chunk.length
@@ -126,18 +133,8 @@ export function takeInBody(
       )
     }
     chunks.push(chunk)
-    if (size > limits.bufferSize) {
-      // Over the memory buffer: the spooling reader hashes and writes from the first chunk on.
-      finished = true
-      req.off('data', onData)
-      req.off('end', onEnd)
-      req.off('error', onError)
-      req.pause()
-      spoolRequest(req, chunks, { maxSize, tmpDir: limits.tmpDir }, (err, body) => {
-        x.body = body
-        done(x, err)
-      })
-    }
+    // Over the memory buffer: the spooling reader hashes and writes from the first chunk on.
+    if (size > limits.bufferSize) end(undefined, true)
   }
   const onEnd = () => {
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)

@@ -118,9 +118,9 @@ export function takeInBody(
     req.off('error', onError)
     if (!spill) return done(x, err)
     req.pause()
-    spoolRequest(req, chunks, { maxSize, tmpDir: limits.tmpDir }, (err, body) => {
+    spoolRequest(req, chunks, { maxSize, tmpDir: limits.tmpDir }, (spoolErr, body) => {
       x.body = body
-      done(x, err)
+      done(x, spoolErr)
     })
   }
   const onData = (chunk: Buffer) => {

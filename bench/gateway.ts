@@ -14,6 +14,8 @@
  *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_WARMUP=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1,2 BENCH_LARGE_MIB=512
  *   BENCH_CPU_PROF=dir   runs the gateway with --cpu-prof into dir (one .cpuprofile per process)
  *   BENCH_GATEWAY_ARGS='--log-level warn'   extra gateway flags
+ *   BENCH_GATEWAY_VARIANTS='|--sign-on pool'   gateways with other flags in the same run (A/B):
+ *     flag sets separated by `|`, one gateway per set and worker count (the empty set: as is)
  * Installs nginx and wrk with apt-get when they are missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
@@ -47,6 +49,10 @@ const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number)
 const CPU_PROF = process.env.BENCH_CPU_PROF
 // Extra gateway flags, e.g. BENCH_GATEWAY_ARGS='--log-level warn' to see what the access log costs.
 const GATEWAY_ARGS = process.env.BENCH_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? []
+// Flag sets compared within one run, where drift hits all alike: runs apart differ by ±20 %.
+const VARIANTS = (process.env.BENCH_GATEWAY_VARIANTS ?? '')
+  .split('|')
+  .map((v) => v.split(' ').filter(Boolean))
 // The gateway as users run it: the built CLI (npm run build), not the sources through tsx, whose
 // esbuild transform adds a `__name` call for every named function made per request.
 const MAIN = new URL('../dist/cli/main.js', import.meta.url).pathname
@@ -182,6 +188,17 @@ function wrk(url: string, post: boolean, dir: string, pid: number, seconds = DUR
     system: system / requests,
   }
 }
+
+/** One gateway row's ratios to the stream reference, for the summary against issue 10's targets. */
+interface Verdict {
+  readonly cell: string
+  readonly rps: number
+  readonly p99: number
+  readonly cpu: number
+}
+const verdicts: Verdict[] = []
+// The targets the gateway is held to (issue 10), against the stream reference.
+const TARGET = { rps: 1.05, p99: 1.0, cpu: 1.0 }
 
 // Each server's output files (`<files>.out`, `<files>.err`) by URL, to say why one stopped answering.
 const files = new Map<string, string>()
@@ -373,44 +390,50 @@ try {
       })
     }
     const referencePort = references[0]!.port
-    const gateways: Array<{ child: ChildProcess; port: number; log: string }> = []
-    for (const workers of WORKERS) {
-      const port = await freePort()
-      const child = await start(
-        process.execPath,
-        [
-          ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
-          MAIN,
-          'gateway',
-          '--upstream',
-          upstream,
-          '--key',
-          keys.key,
-          '--cert',
-          keys.certDer,
-          '--algorithm',
-          alg,
-          '--listen',
-          `127.0.0.1:${port}`,
-          '--admin-listen',
-          'off',
-          '--workers',
-          String(workers),
-          ...GATEWAY_ARGS,
-        ],
-        port,
-        join(dir, `gateway-${alg}-${workers}`),
-      )
-      children.push(child)
-      gateways.push({ child, port, log: join(dir, `gateway-${alg}-${workers}.out`) })
-      files.set(`http://127.0.0.1:${port}/`, join(dir, `gateway-${alg}-${workers}`))
-      servers.push({
-        name: WORKERS.length > 1 ? `kong-upstream-jwt, ${workers} worker(s)` : 'kong-upstream-jwt',
-        url: `http://127.0.0.1:${port}/`,
-        pid: child.pid!,
-        signs: true,
-      })
-    }
+    const gateways: Array<{ child: ChildProcess; port: number; log: string; name: string }> = []
+    for (const variant of VARIANTS)
+      for (const workers of WORKERS) {
+        const port = await freePort()
+        const tag = `${alg}-${workers}${variant.join('').replace(/[^\w-]+/g, '')}`
+        const name =
+          (WORKERS.length > 1 ? `kong-upstream-jwt, ${workers} worker(s)` : 'kong-upstream-jwt') +
+          (variant.length ? ` ${variant.join(' ')}` : '')
+        const child = await start(
+          process.execPath,
+          [
+            ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+            MAIN,
+            'gateway',
+            '--upstream',
+            upstream,
+            '--key',
+            keys.key,
+            '--cert',
+            keys.certDer,
+            '--algorithm',
+            alg,
+            '--listen',
+            `127.0.0.1:${port}`,
+            '--admin-listen',
+            'off',
+            '--workers',
+            String(workers),
+            ...GATEWAY_ARGS,
+            ...variant,
+          ],
+          port,
+          join(dir, `gateway-${tag}`),
+        )
+        children.push(child)
+        gateways.push({ child, port, log: join(dir, `gateway-${tag}.out`), name })
+        files.set(`http://127.0.0.1:${port}/`, join(dir, `gateway-${tag}`))
+        servers.push({
+          name,
+          url: `http://127.0.0.1:${port}/`,
+          pid: child.pid!,
+          signs: true,
+        })
+      }
 
     // Warm-up: each server's POST path (body reading) and GET path compiled and its pools
     // filled before the first counted run, so no rep bills one server for its JIT compiles.
@@ -495,6 +518,20 @@ try {
       console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
     }
 
+    for (const method of ['POST', 'GET']) {
+      const ref = samples.get(`${method} ${REFERENCE_NAMES.stream}`)!
+      for (const s of servers) {
+        if (!s.signs || s.name.startsWith('reference')) continue
+        const xs = samples.get(`${method} ${s.name}`)!
+        const of = (f: (x: Sample) => number) => median(xs.map(f)) / median(ref.map(f))
+        verdicts.push({
+          cell: `${alg} ${method} ${s.name}`,
+          rps: of((x) => x.rps),
+          p99: of((x) => x.p99),
+          cpu: of((x) => x.cpu),
+        })
+      }
+    }
     for (const r of references) await stop(r.child)
     for (const g of gateways) {
       // The access log was on: one line per request, in a file (see `start`).
@@ -523,9 +560,8 @@ try {
           'spool reference',
           await upload(`http://127.0.0.1:${referencePort}/large`, LARGE_MIB),
         )
-        for (const [i, g] of gateways.entries()) {
-          const name =
-            WORKERS.length > 1 ? `kong-upstream-jwt, ${WORKERS[i]} worker(s)` : 'kong-upstream-jwt'
+        for (const g of gateways) {
+          const name = g.name
           const pids = [g.child.pid!, ...childPids(g.child.pid!)]
           for (const p of pids) {
             try {
@@ -556,6 +592,18 @@ try {
     }
     for (const g of gateways) await stop(g.child)
   }
+  // What "done" is read from: every cell against every target, not a chosen few.
+  const met = (v: Verdict) => v.rps >= TARGET.rps && v.p99 <= TARGET.p99 && v.cpu <= TARGET.cpu
+  const mark = (ok: boolean) => (ok ? ' ' : '!')
+  console.log(
+    `\nTargets against the stream reference (req/s >= ${TARGET.rps}x, p99 <= ${TARGET.p99}x, CPU <= ${TARGET.cpu}x; ! = missed), ratios of medians:`,
+  )
+  for (const v of verdicts) {
+    console.log(
+      `  ${v.cell.padEnd(64)} req/s ${v.rps.toFixed(2)}x${mark(v.rps >= TARGET.rps)}  p99 ${v.p99.toFixed(2)}x${mark(v.p99 <= TARGET.p99)}  CPU ${v.cpu.toFixed(2)}x${mark(v.cpu <= TARGET.cpu)}  ${met(v) ? 'met' : ''}`,
+    )
+  }
+  console.log(`  all three met in ${verdicts.filter(met).length} of ${verdicts.length} cells`)
 } finally {
   await Promise.all(children.map(stop))
   await removeDir(dir)

@@ -317,6 +317,40 @@ services:
     )
   })
 
+  test('fails: the Node that would run the plugin server is older than 18.19.0; 18.19.0 passes', async () => {
+    const setup = await node()
+    const script = join(setup.dir, 'kong-js-pluginserver')
+    const fake = join(setup.dir, 'old-node')
+    await writeFile(script, (await readFile(PLUGIN_SERVER, 'utf8')).replace(/^#!.*/, `#!${fake}`), {
+      mode: 0o755,
+    })
+    setup.conf.pluginserver_js_start_cmd = `${script} --plugins-directory ${setup.dir}/plugins --kong-prefix ${setup.dir}/prefix`
+    // Only the version is asked of this node: a script answering as an older one will do.
+    const answer = (version: string) =>
+      writeFile(fake, `#!/bin/sh\necho ${version}\n`, { mode: 0o755 })
+    for (const version of ['v18.18.2', 'v16.20.2', 'v18.9.9']) {
+      await answer(version)
+      await failsWith(
+        setup,
+        'pluginserver-node',
+        new RegExp(
+          `^the plugin server would run on .*old-node ${version.replace(/\./g, '\\.')} \\(named by .*kong-js-pluginserver's #!\\); the plugin needs Node >= 18\\.19\\.0$`,
+        ),
+        /^pluginserver_js_start_cmd = \/path\/to\/node /,
+      )
+    }
+    for (const version of ['v18.19.0', 'v18.20.1', 'v20.0.0']) {
+      await answer(version)
+      const { checks } = await doctor(setup)
+      const c = checks.find((x) => x.name === 'pluginserver-node')
+      assert.equal(c?.ok, true, `${version}: ${c?.message}`)
+      assert.match(
+        c?.message ?? '',
+        new RegExp(`runs on .*old-node ${version.replace(/\./g, '\\.')} `),
+      )
+    }
+  })
+
   test('fails: database = off without declarative_config', async () => {
     const setup = await node()
     delete (setup.conf as Partial<Record<string, string>>).declarative_config

@@ -76,6 +76,28 @@ test('nginx_main_env values, sizes, ssl listeners and plugin server commands', (
       sockName: 's.sock',
     },
   )
+  // Split as /bin/sh splits it: quotes, backslashes, assignments before the command, and
+  // nothing after an operator or a comment.
+  assert.deepEqual(
+    parseServerCommand(
+      `NODE_OPTIONS=--max-old-space-size=256 '/opt/my node/bin/node' /opt/kong\\ js/kong-js-pluginserver -d "/js plugins" --kong-prefix $KONG_PREFIX 2>&1 # -d /not`,
+    ),
+    {
+      executable: '/opt/kong js/kong-js-pluginserver',
+      interpreter: '/opt/my node/bin/node',
+      pluginsDir: '/js plugins',
+      kongPrefix: '$KONG_PREFIX',
+      sockName: 'js_pluginserver.sock',
+    },
+  )
+  assert.equal(
+    parseServerCommand('NODE_OPTIONS=x /usr/local/bin/kong-js-pluginserver -d /p').interpreter,
+    undefined,
+  )
+  assert.equal(
+    parseServerCommand('/usr/local/bin/kong-js-pluginserver; -d /p').pluginsDir,
+    undefined,
+  )
   assert.deepEqual(
     parseServerCommand('/usr/local/bin/kong-js-pluginserver --plugins-directory /p'),
     {

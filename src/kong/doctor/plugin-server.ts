@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { parse } from 'shell-quote'
 import { fileExists } from '../../core/file-exists.js'
 import { NAME, PRIORITY } from '../plugin.js'
 import { isExecutable, PLUGIN_SERVER_BIN } from '../pluginserver.js'
@@ -34,13 +35,36 @@ function optionValue(words: string[], names: string[]): string | undefined {
   return undefined
 }
 
-/** Reads a start or query command (split on blanks; Kong hands it to a shell). */
+// A shell variable assignment before the command (`NODE_OPTIONS=... node ...`).
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/
+
+/**
+ * The words of the first simple command in `command`, as /bin/sh splits them: quotes and
+ * backslashes taken out, up to the first operator (`;`, `&&`, a redirection) or comment.
+ * `$NAME` stays as written: the shell that runs it is nginx worker 0's, whose environment is
+ * not this process's.
+ */
+function shellWords(command: string): string[] {
+  const words: string[] = []
+  for (const entry of parse(command, (name) => `$${name}`)) {
+    if (typeof entry === 'string') words.push(entry)
+    else if ('op' in entry && entry.op === 'glob') words.push(entry.pattern)
+    else break
+  }
+  return words
+}
+
+/**
+ * Reads a start or query command. Kong hands both to a shell (`ngx.pipe.spawn` of the start
+ * command, `io.popen` of the query), so they are split as a shell splits them.
+ */
 export function parseServerCommand(command: string): ServerCommand {
-  const words = command.trim().split(/\s+/)
+  const words = shellWords(command)
   const at = words.findIndex((w) => basename(w) === PLUGIN_SERVER_BIN)
+  const first = words.findIndex((w) => !ASSIGNMENT.test(w))
   return {
     executable: at >= 0 ? words[at] : undefined,
-    interpreter: at > 0 ? words[0] : undefined,
+    interpreter: at > first && first >= 0 ? words[first] : undefined,
     pluginsDir: optionValue(words, ['--plugins-directory', '-plugins-directory', '-d']),
     kongPrefix: optionValue(words, ['--kong-prefix', '-kong-prefix', '-p']) ?? '/usr/local/kong',
     sockName: optionValue(words, ['--sock-name']) ?? 'js_pluginserver.sock',

@@ -1,8 +1,12 @@
 /**
  * Whether a named user (Kong's, `kong` in the official images) can read a file or write in a
- * folder, from the account databases and the permission bits; POSIX ACLs are not consulted.
+ * folder. Run as root, the kernel is asked (test(1) run as that user with util-linux's
+ * `setpriv`), so POSIX ACLs, read-only mounts and security modules count; the permission bits,
+ * read with the account databases, name the folder or file in the way. Run as anyone else,
+ * the permission bits alone decide.
  * @module
  */
+import { execFile } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 
@@ -44,7 +48,7 @@ async function allowed(user: UnixUser, path: string, want: Want): Promise<boolea
 }
 
 /** Every folder from `/` down to `path`'s parent: each needs search (x) permission. */
-async function reachable(user: UnixUser, path: string): Promise<string | undefined> {
+function folders(path: string): string[] {
   let dir = dirname(resolve(path))
   const chain: string[] = []
   while (true) {
@@ -53,22 +57,73 @@ async function reachable(user: UnixUser, path: string): Promise<string | undefin
     if (up === dir) break
     dir = up
   }
-  for (const d of chain) if (!(await allowed(user, d, 1))) return d
-  return undefined
+  return chain
+}
+
+/**
+ * The kernel's answer to `test EXPRESSION` run as `user` (real and effective ids, every group),
+ * undefined when it cannot be asked: only root can take another user's ids, and `setpriv` may
+ * be missing. test(1) exits 1 for "no" and writes nothing; anything else is no answer.
+ */
+function kernelAllows(user: UnixUser, expression: string[]): Promise<boolean | undefined> {
+  if (process.getuid?.() !== 0) return Promise.resolve(undefined)
+  const [gid, ...groups] = [...user.gids]
+  const args = [`--reuid=${user.uid}`, `--regid=${gid}`]
+  args.push(groups.length ? `--groups=${groups.join(',')}` : '--clear-groups')
+  return new Promise((done) => {
+    execFile('setpriv', [...args, '--', 'test', ...expression], (err, _out, stderr) => {
+      if (!err) return done(true)
+      const code = (err as { code?: unknown }).code
+      done(code === 1 && stderr === '' ? false : undefined)
+    })
+  })
+}
+
+// Said when the permission bits allow what the kernel refuses.
+const REFUSED =
+  'the permission bits allow it, but the kernel refuses (a POSIX ACL, a read-only mount or a security module)'
+
+/**
+ * Why `user` cannot reach `path` and then do `want` on `target` (`expression` for test(1)), or
+ * undefined when it can. With the kernel's answer, the folder or file in the way is found by
+ * asking it step by step; without, by the permission bits.
+ */
+async function whyNot(
+  user: UnixUser,
+  path: string,
+  target: string,
+  want: Want,
+  expression: string[],
+  refusal: string,
+): Promise<string | undefined> {
+  const kernel = await kernelAllows(user, expression)
+  // An ACL entry or a supplementary group the bits do not show may grant what they refuse.
+  if (kernel === true) return undefined
+  for (const d of folders(path)) {
+    const byBits = await allowed(user, d, 1)
+    const byKernel = kernel === false ? await kernelAllows(user, ['-x', d]) : undefined
+    if (byKernel ?? byBits) continue
+    return `${user.name} cannot enter ${d}${byBits ? `: ${REFUSED}` : ''}`
+  }
+  const byBits = await allowed(user, target, want)
+  if (kernel === undefined) return byBits ? undefined : refusal
+  return byBits ? `${refusal}: ${REFUSED}` : refusal
 }
 
 /** Why `user` cannot read `file`, or undefined when it can. */
-export async function cannotRead(user: UnixUser, file: string): Promise<string | undefined> {
-  const blocked = await reachable(user, file)
-  if (blocked) return `${user.name} cannot enter ${blocked}`
-  if (!(await allowed(user, file, 4))) return `${user.name} cannot read ${file}`
-  return undefined
+export function cannotRead(user: UnixUser, file: string): Promise<string | undefined> {
+  return whyNot(user, file, file, 4, ['-r', file], `${user.name} cannot read ${file}`)
 }
 
 /** Why `user` cannot create files in `dir`, or undefined when it can. */
-export async function cannotWriteIn(user: UnixUser, dir: string): Promise<string | undefined> {
-  const blocked = await reachable(user, resolve(dir, 'x'))
-  if (blocked) return `${user.name} cannot enter ${blocked}`
-  if (!(await allowed(user, dir, 2))) return `${user.name} cannot write in ${dir}`
-  return undefined
+export function cannotWriteIn(user: UnixUser, dir: string): Promise<string | undefined> {
+  // Creating a file takes write and search permission on the folder, and search on the way.
+  return whyNot(
+    user,
+    resolve(dir, 'x'),
+    dir,
+    2,
+    ['-w', dir, '-a', '-x', dir],
+    `${user.name} cannot write in ${dir}`,
+  )
 }

@@ -13,11 +13,13 @@ import {
   loadConfig,
   startGateway,
 } from './gateway.js'
+import { loadListenerTls } from './listener-tls.js'
 import { buildRuntime } from './runtime.js'
 
 /** Messages between the primary and its workers (besides prom-client's own). */
 type ToWorker = { kup: 'reload'; id: number } | { kup: 'report'; id: number } | { kup: 'shutdown' }
 type FromWorker =
+  | { kup: 'ready'; url: string; sslUrl: string | undefined }
   | { kup: 'reloaded'; id: number; ok: boolean }
   | { kup: 'report'; id: number; status: GatewayStatus; jwks: JsonWebKeySet }
 
@@ -35,6 +37,8 @@ export interface WorkersOptions extends GatewayOptions {
 /** The primary process of a gateway running in several workers. */
 export interface WorkerPool {
   readonly url: string
+  /** The HTTPS listener's URL, with `listenSsl`. */
+  readonly sslUrl: string | undefined
   readonly adminUrl: string | undefined
   /** Workers alive now. */
   live(): number
@@ -72,6 +76,8 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
   })
   AggregatorRegistry.setRegistries([gateway.metrics.registry])
   new AggregatorRegistry() // installs prom-client's reply to the primary's metrics requests
+  // Every listener of this worker is open: the primary counts a worker as started on this.
+  process.send?.({ kup: 'ready', url: gateway.url, sslUrl: gateway.sslUrl } satisfies FromWorker)
   process.on('message', (message: ToWorker) => {
     if (message?.kup === 'reload') {
       void gateway.reload().then((ok) => process.send?.({ kup: 'reloaded', id: message.id, ok }))
@@ -112,7 +118,7 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
 export async function startWorkers(options: WorkersOptions): Promise<WorkerPool> {
   const log = options.logger
   // A bad configuration stops here, before any worker starts.
-  ;(await buildRuntime(await loadConfig(options.config), { env: options.env })).close()
+  await checkConfig(options)
   // Connections are dealt round-robin by the primary (node:cluster's default on Linux), not
   // left to the kernel: with a shared socket the worker that wakes first accepts the whole
   // backlog, and keep-alive connections opened together (a load balancer's pool, wrk -c32)
@@ -126,7 +132,8 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   let nextId = 0
   const waiting = new Map<number, (message: FromWorker) => void>()
   cluster.on('message', (_worker, message: FromWorker) => {
-    if (message && typeof message.kup === 'string') waiting.get(message.id)?.(message)
+    if (message && typeof message.kup === 'string' && 'id' in message)
+      waiting.get(message.id)?.(message)
   })
   // Workers that are listening (and so have their message handlers): the live ones.
   const listening = new Set<Worker>()
@@ -166,19 +173,24 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     ).then((replies) => replies.filter((r) => r !== undefined) as T[])
 
   let url = ''
+  let sslUrl: string | undefined
+  // A worker is started once it says so: with --listen-ssl it has two listeners, and cluster's
+  // 'listening' events do not tell them apart.
   const allListening = new Promise<void>((resolve, reject) => {
     let ready = 0
-    const onListening = (_w: Worker, address: { address: string | null; port: number }) => {
-      url ||= `http://${!address.address || address.address === '0.0.0.0' ? '127.0.0.1' : address.address}:${address.port}`
+    const onReady = (_w: Worker, message: FromWorker) => {
+      if (message?.kup !== 'ready') return
+      url ||= message.url
+      sslUrl ??= message.sslUrl
       if (++ready === options.workers) {
-        cluster.off('listening', onListening)
+        cluster.off('message', onReady)
         cluster.off('exit', onEarlyExit)
         resolve()
       }
     }
     const onEarlyExit = (w: Worker, code: number) =>
       reject(new Error(`worker ${w.id} exited with code ${code} while starting`))
-    cluster.on('listening', onListening)
+    cluster.on('message', onReady)
     cluster.on('exit', onEarlyExit)
   })
   for (let i = 0; i < options.workers; i++) cluster.fork()
@@ -248,7 +260,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   const reload = () => {
     reloading ??= (async () => {
       try {
-        ;(await buildRuntime(await loadConfig(options.config), { env: options.env })).close()
+        await checkConfig(options)
       } catch (err) {
         log.error(
           { error: (err as Error).message },
@@ -270,13 +282,20 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   }
   const unwatch = watchConfigFile(options, () => void reload())
   log.info(
-    { proxy: url, admin: adminUrl, workers: options.workers, sign_on: options.signOn ?? 'auto' },
+    {
+      proxy: url,
+      proxy_ssl: sslUrl,
+      admin: adminUrl,
+      workers: options.workers,
+      sign_on: options.signOn ?? 'auto',
+    },
     'kong-upstream-jwt gateway ready',
   )
 
   let closed: Promise<void> | undefined
   return {
     url,
+    sslUrl,
     adminUrl,
     live: () => alive().length,
     reload,
@@ -314,4 +333,15 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
       return closed
     },
   }
+}
+
+/**
+ * Loads and checks the configuration as a worker would, the HTTPS listener's certificates
+ * included, without starting anything: every worker reads the same files, so what fails here
+ * would fail in all of them.
+ */
+async function checkConfig(options: WorkersOptions): Promise<void> {
+  const config = await loadConfig(options.config)
+  if (options.ssl) await loadListenerTls(options.ssl, config.certificates ?? [])
+  ;(await buildRuntime(config, { env: options.env })).close()
 }

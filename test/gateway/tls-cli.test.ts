@@ -4,12 +4,12 @@ import { writeFile } from 'node:fs/promises'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { connect } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { parseCli } from '../../src/cli/parse.js'
 import { createVerifier } from '../../src/verify/verifier.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { cli } from '../helpers/cli.js'
 import { makeTlsPki, type TlsPki } from '../helpers/tls.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
@@ -59,6 +59,22 @@ function httpsPost(url: string, ca: string, servername: string, body: string) {
     })
     req.on('error', reject)
     req.end(body)
+  })
+}
+
+/** The CN of the certificate a new TLS connection to `url` is served. */
+function servedCn(url: string, ca: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: hostname, port: Number(port), ca, rejectUnauthorized: false },
+      () => {
+        const cn = socket.getPeerCertificate().subject.CN
+        socket.end()
+        resolve(String(cn))
+      },
+    )
+    socket.on('error', reject)
   })
 }
 
@@ -239,21 +255,74 @@ plugins:
     assert.equal(parsed.kind === 'gateway' && parsed.input.upstreamTlsVerify, false)
   })
 
-  test('--listen-ssl runs in one process: more --workers are refused', async () => {
-    const { code, stderr } = await cli([
-      'gateway',
-      '--config',
-      MAIN,
-      '--listen-ssl',
-      '127.0.0.1:0',
-      '--ssl-cert',
-      'c.pem',
-      '--ssl-key',
-      'k.pem',
-      '--workers',
-      '2',
+  test('--listen-ssl with --workers 2: every worker serves HTTPS; SIGHUP swaps the certificate in all, a bad one refused by all', async () => {
+    const plain = await startUpstream()
+    const cert = join(dir, 'workers.pem')
+    const key = join(dir, 'workers.key')
+    await writeFile(cert, pki.listenerDefault.cert)
+    await writeFile(key, pki.listenerDefault.key, { mode: 0o600 })
+    const gw = await gatewayProcess([
+      ...['--upstream', plain.url, '--algorithm', 'ES256'],
+      ...['--key', signing.files.key, '--cert', signing.files.chain],
+      ...['--listen', '127.0.0.1:0', '--listen-ssl', '127.0.0.1:0'],
+      ...['--ssl-cert', cert, '--ssl-key', key, '--admin-listen', 'off', '--workers', '2'],
     ])
-    assert.equal(code, 2)
-    assert.match(stderr, /--listen-ssl runs in one process for now: use --workers 1/)
+    /** Resolves once the output has a line matching `re` after the first `from` characters. */
+    const logged = async (re: RegExp, from: number) => {
+      for (let i = 0; i < 200; i++) {
+        const line = gw
+          .output()
+          .slice(from)
+          .split('\n')
+          .find((l) => re.test(l))
+        if (line) return line
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      throw new Error(`no line ${re} in: ${gw.output()}`)
+    }
+    // Certificates served to 4 new connections: round-robin gives each worker 2.
+    const served = () =>
+      Promise.all([1, 2, 3, 4].map(() => servedCn(gw.ready.proxy_ssl!, pki.caPem)))
+    try {
+      assert.match(gw.ready.proxy_ssl!, /^https:\/\/127\.0\.0\.1:\d+$/)
+      assert.equal(Number(gw.ready.workers), 2)
+      const before = plain.seen.length
+      for (let i = 0; i < 6; i++) {
+        const res = await httpsPost(`${gw.ready.proxy_ssl}/w${i}`, pki.caPem, 'default.test', 'hi')
+        assert.equal(res.status, 200, gw.output())
+      }
+      const seen = plain.seen.slice(before)
+      assert.equal(seen.length, 6)
+      for (const s of seen) {
+        assert.equal(s.headers['x-forwarded-proto'], 'https')
+        assert.ok(s.headers.jwt, 'signed')
+      }
+      // The access lines of those requests come from both workers.
+      const pids = new Set<number>()
+      for (let i = 0; i < 6; i++) {
+        const line = await logged(new RegExp(`"path":"/w${i}"`), 0)
+        pids.add(JSON.parse(line).pid)
+      }
+      assert.equal(pids.size, 2, gw.output())
+
+      assert.deepEqual(await served(), Array(4).fill('default.test'))
+      await writeFile(cert, pki.siteA.cert)
+      await writeFile(key, pki.siteA.key)
+      let from = gw.output().length
+      gw.child.kill('SIGHUP')
+      assert.match(await logged(/workers reloaded/, from), /"ok":true/)
+      assert.deepEqual(await served(), Array(4).fill('a.example.test'))
+      // A key that does not match: refused before any worker reloads, the running pair kept.
+      await writeFile(key, pki.siteB.key)
+      from = gw.output().length
+      gw.child.kill('SIGHUP')
+      const refused = await logged(/refused by every worker/, from)
+      assert.match(refused, /certificate does not match key/)
+      assert.doesNotMatch(refused, /BEGIN/)
+      assert.deepEqual(await served(), Array(4).fill('a.example.test'))
+    } finally {
+      await stop(gw.child)
+      await plain.close()
+    }
   })
 })

@@ -86,10 +86,8 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
   // One worker per core by default, as Kong runs one nginx worker per core. On the 2-core
   // bench machine, with the load generator on the same cores, two workers answered more than
   // one in most cells but not all, at more CPU per request (README, Benchmarks).
-  const workers = workerCount(input.workers ?? (input.demo || input.listenSsl ? 1 : 'auto'))
+  const workers = workerCount(input.workers ?? (input.demo ? 1 : 'auto'))
   if (input.demo && workers > 1) throw new UsageError('--workers works with --config or --upstream')
-  if (input.listenSsl && workers > 1)
-    throw new UsageError('--listen-ssl runs in one process for now: use --workers 1')
   const options: GatewayOptions = {
     config: input.config ?? (input.demo ? {} : () => quickConfig(input)),
     listen: input.listen,

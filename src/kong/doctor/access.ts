@@ -1,9 +1,9 @@
 /**
  * Whether a named user (Kong's, `kong` in the official images) can read a file or write in a
  * folder. Run as root, the kernel is asked (test(1) run as that user with util-linux's
- * `setpriv`), so POSIX ACLs, read-only mounts and security modules count; the permission bits,
- * read with the account databases, name the folder or file in the way. Run as anyone else,
- * the permission bits alone decide.
+ * `setpriv`), so POSIX ACLs, read-only mounts and security modules count, and when it refuses,
+ * asked again folder by folder to name the one in the way. Run as anyone else, the permission
+ * bits, read with the account databases, decide.
  * @module
  */
 import { execFile } from 'node:child_process'

@@ -4,13 +4,12 @@ import { writeFile } from 'node:fs/promises'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { connect } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { parseCli } from '../../src/cli/parse.js'
 import { createVerifier } from '../../src/verify/verifier.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { makeTlsPki, type TlsPki } from '../helpers/tls.js'
+import { makeTlsPki, servedCn, type TlsPki } from '../helpers/tls.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -59,22 +58,6 @@ function httpsPost(url: string, ca: string, servername: string, body: string) {
     })
     req.on('error', reject)
     req.end(body)
-  })
-}
-
-/** The CN of the certificate a new TLS connection to `url` is served. */
-function servedCn(url: string, ca: string): Promise<string> {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve, reject) => {
-    const socket = connect(
-      { host: hostname, port: Number(port), ca, rejectUnauthorized: false },
-      () => {
-        const cn = socket.getPeerCertificate().subject.CN
-        socket.end()
-        resolve(String(cn))
-      },
-    )
-    socket.on('error', reject)
   })
 }
 

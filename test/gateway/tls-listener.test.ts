@@ -3,30 +3,13 @@ import { writeFile } from 'node:fs/promises'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { connect } from 'node:tls'
 import { decodeJwt } from 'jose'
 import { pino } from 'pino'
 import { type Gateway, type GatewayOptions, startGateway } from '../../src/gateway/gateway.js'
 import { issue, makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { makeTlsPki, pem, type TlsPki } from '../helpers/tls.js'
+import { makeTlsPki, pem, servedCn, type TlsPki } from '../helpers/tls.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
-
-/** The subject CN of the certificate the listener serves for `servername` (none: no SNI). */
-function servedCn(url: string, ca: string, servername?: string): Promise<string> {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve, reject) => {
-    const socket = connect(
-      { host: hostname, port: Number(port), ca, servername, rejectUnauthorized: false },
-      () => {
-        const cn = socket.getPeerCertificate().subject.CN
-        socket.end()
-        resolve(String(cn))
-      },
-    )
-    socket.on('error', reject)
-  })
-}
 
 /** An HTTPS GET that checks the listener's certificate against `ca` for `servername`. */
 function httpsGet(url: string, ca: string, servername: string) {

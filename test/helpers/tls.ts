@@ -1,3 +1,4 @@
+import { connect } from 'node:tls'
 import { privateKeyPem } from '../../src/keygen/certificates.js'
 import { type Issued, issue } from '../../testing/pki.js'
 
@@ -66,4 +67,20 @@ export async function makeTlsPki(): Promise<TlsPki> {
     siteB: pem(siteB),
     listenerDefault: pem(listenerDefault),
   }
+}
+
+/** The subject CN of the certificate the listener serves for `servername` (none: no SNI). */
+export function servedCn(url: string, ca: string, servername?: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: hostname, port: Number(port), ca, servername, rejectUnauthorized: false },
+      () => {
+        const cn = socket.getPeerCertificate().subject.CN
+        socket.end()
+        resolve(String(cn))
+      },
+    )
+    socket.on('error', reject)
+  })
 }

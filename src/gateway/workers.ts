@@ -76,8 +76,6 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
   })
   AggregatorRegistry.setRegistries([gateway.metrics.registry])
   new AggregatorRegistry() // installs prom-client's reply to the primary's metrics requests
-  // Every listener of this worker is open: the primary counts a worker as started on this.
-  process.send?.({ kup: 'ready', url: gateway.url, sslUrl: gateway.sslUrl } satisfies FromWorker)
   process.on('message', (message: ToWorker) => {
     if (message?.kup === 'reload') {
       void gateway.reload().then((ok) => process.send?.({ kup: 'reloaded', id: message.id, ok }))
@@ -99,6 +97,8 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
   process.on('SIGHUP', () => {})
+  // Every listener open, every handler in place: the primary counts this worker as started.
+  process.send?.({ kup: 'ready', url: gateway.url, sslUrl: gateway.sslUrl } satisfies FromWorker)
   return gateway
 }
 
@@ -131,15 +131,16 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   let closing = false
   let nextId = 0
   const waiting = new Map<number, (message: FromWorker) => void>()
-  cluster.on('message', (_worker, message: FromWorker) => {
-    if (message && typeof message.kup === 'string' && 'id' in message)
-      waiting.get(message.id)?.(message)
+  // Workers that said they are ready (every listener open, message handlers installed): the
+  // live ones. With --listen-ssl a worker has two listeners, and cluster's 'listening' events
+  // do not tell them apart, so the worker's own word is what counts.
+  const started = new Set<Worker>()
+  cluster.on('message', (worker, message: FromWorker) => {
+    if (message?.kup === 'ready') started.add(worker)
+    else if (message && typeof message.kup === 'string') waiting.get(message.id)?.(message)
   })
-  // Workers that are listening (and so have their message handlers): the live ones.
-  const listening = new Set<Worker>()
-  cluster.on('listening', (worker) => listening.add(worker))
-  cluster.on('exit', (worker) => listening.delete(worker))
-  const alive = () => [...listening].filter((w) => w.isConnected())
+  cluster.on('exit', (worker) => started.delete(worker))
+  const alive = () => [...started].filter((w) => w.isConnected())
   // A message to a worker that is leaving fails with EPIPE; that must not stop the primary
   // (prom-client's aggregator sends without a callback).
   cluster.on('fork', (worker) =>
@@ -174,9 +175,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
 
   let url = ''
   let sslUrl: string | undefined
-  // A worker is started once it says so: with --listen-ssl it has two listeners, and cluster's
-  // 'listening' events do not tell them apart.
-  const allListening = new Promise<void>((resolve, reject) => {
+  const allReady = new Promise<void>((resolve, reject) => {
     let ready = 0
     const onReady = (_w: Worker, message: FromWorker) => {
       if (message?.kup !== 'ready') return
@@ -194,7 +193,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     cluster.on('exit', onEarlyExit)
   })
   for (let i = 0; i < options.workers; i++) cluster.fork()
-  await allListening.catch(async (err) => {
+  await allReady.catch(async (err) => {
     closing = true
     for (const w of alive()) w.kill()
     throw err
@@ -311,7 +310,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
                 if (w.isDead()) return resolve()
                 w.once('exit', () => resolve())
                 // Still starting (a replacement): nothing in flight, and no handler for the message.
-                if (!listening.has(w)) return void w.process.kill('SIGTERM')
+                if (!started.has(w)) return void w.process.kill('SIGTERM')
                 const killer = setTimeout(
                   () => w.process.kill('SIGKILL'),
                   (options.drainTimeout ?? 10_000) + 5000,

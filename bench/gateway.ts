@@ -458,30 +458,24 @@ try {
       const refs = [REFERENCE_NAMES.stream, REFERENCE_NAMES.dispatch].map(
         (name) => samples.get(`${verb} ${name}`)!,
       )
-      const ratio = (xs: number[], ys: number[]) => `${(median(xs) / median(ys)).toFixed(2)}x`
       for (const s of servers) {
         const xs = samples.get(`${verb} ${s.name}`)!
         const rps = xs.map((x) => x.rps)
         const p99 = xs.map((x) => x.p99)
         const cpu = xs.map((x) => x.cpu)
-        const vs =
+        // Each gateway row against both references; the stream one is what the targets judge.
+        const against =
           s.signs && !s.name.startsWith('reference')
-            ? refs
-                .map(
-                  (ref) =>
-                    `${ratio(
-                      rps,
-                      ref.map((x) => x.rps),
-                    )} ${ratio(
-                      p99,
-                      ref.map((x) => x.p99),
-                    )} ${ratio(
-                      cpu,
-                      ref.map((x) => x.cpu),
-                    )}`,
-                )
-                .join(' | ')
-            : ''
+            ? refs.map((ref) => ({
+                rps: median(rps) / median(ref.map((x) => x.rps)),
+                p99: median(p99) / median(ref.map((x) => x.p99)),
+                cpu: median(cpu) / median(ref.map((x) => x.cpu)),
+              }))
+            : []
+        if (against[0]) verdicts.push({ cell: `${alg} ${verb} ${s.name}`, ...against[0] })
+        const vs = against
+          .map((r) => `${r.rps.toFixed(2)}x ${r.p99.toFixed(2)}x ${r.cpu.toFixed(2)}x`)
+          .join(' | ')
         console.log(
           `  ${`${method} ${s.name}`.padEnd(46)} ${median(rps).toFixed(0).padStart(6)} (${range(rps, 0)})`.padEnd(
             68,
@@ -518,20 +512,6 @@ try {
       console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
     }
 
-    for (const method of ['POST', 'GET']) {
-      const ref = samples.get(`${method} ${REFERENCE_NAMES.stream}`)!
-      for (const s of servers) {
-        if (!s.signs || s.name.startsWith('reference')) continue
-        const xs = samples.get(`${method} ${s.name}`)!
-        const of = (f: (x: Sample) => number) => median(xs.map(f)) / median(ref.map(f))
-        verdicts.push({
-          cell: `${alg} ${method} ${s.name}`,
-          rps: of((x) => x.rps),
-          p99: of((x) => x.p99),
-          cpu: of((x) => x.cpu),
-        })
-      }
-    }
     for (const r of references) await stop(r.child)
     for (const g of gateways) {
       // The access log was on: one line per request, in a file (see `start`).
@@ -561,7 +541,6 @@ try {
           await upload(`http://127.0.0.1:${referencePort}/large`, LARGE_MIB),
         )
         for (const g of gateways) {
-          const name = g.name
           const pids = [g.child.pid!, ...childPids(g.child.pid!)]
           for (const p of pids) {
             try {
@@ -569,9 +548,9 @@ try {
             } catch {}
           }
           const idle = pids.map((p) => rssOf(p, 'VmRSS'))
-          add(large, name, await upload(`http://127.0.0.1:${g.port}/large`, LARGE_MIB))
+          add(large, g.name, await upload(`http://127.0.0.1:${g.port}/large`, LARGE_MIB))
           const most = Math.max(...pids.map((p, j) => rssOf(p, 'VmHWM') - idle[j]!))
-          add(growth, name, most)
+          add(growth, g.name, most)
         }
       }
       const ref = median(large.get('spool reference')!)

@@ -100,9 +100,11 @@ async function whyNot(
   // An ACL entry or a supplementary group the bits do not show may grant what they refuse.
   if (kernel === true) return undefined
   for (const d of folders(path)) {
-    const byBits = await allowed(user, d, 1)
     const byKernel = kernel === false ? await kernelAllows(user, ['-x', d]) : undefined
-    if (byKernel ?? byBits) continue
+    if (byKernel === true) continue
+    // The bits decide without the kernel's answer, and say whether a refusal is theirs.
+    const byBits = await allowed(user, d, 1)
+    if (byKernel === undefined && byBits) continue
     return `${user.name} cannot enter ${d}${byBits ? `: ${REFUSED}` : ''}`
   }
   const byBits = await allowed(user, target, want)

@@ -18,6 +18,7 @@ import {
 import { GatewayMetrics } from './metrics.js'
 import { createProxyHandler, exchangeOn } from './proxy.js'
 import { buildRuntime, type Runtime } from './runtime.js'
+import { threadPoolSize } from './threadpool.js'
 import { Upstreams } from './upstream.js'
 
 /** Where a listener binds. */
@@ -323,7 +324,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const role = options.role ?? 'gateway'
   log.info(
-    { proxy: url, proxy_ssl: sslUrl, admin: adminUrl, sign_on: options.signOn ?? 'auto' },
+    {
+      proxy: url,
+      proxy_ssl: sslUrl,
+      admin: adminUrl,
+      sign_on: options.signOn ?? 'auto',
+      threadpool: threadPoolSize(),
+    },
     `kong-upstream-jwt ${role} ready`,
   )
 

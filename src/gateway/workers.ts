@@ -15,6 +15,7 @@ import {
 } from './gateway.js'
 import { loadListenerTls } from './listener-tls.js'
 import { buildRuntime } from './runtime.js'
+import { threadPoolSize } from './threadpool.js'
 
 /** Messages between the primary and its workers (besides prom-client's own). */
 type ToWorker = { kup: 'reload'; id: number } | { kup: 'report'; id: number } | { kup: 'shutdown' }
@@ -287,6 +288,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
       admin: adminUrl,
       workers: options.workers,
       sign_on: options.signOn ?? 'auto',
+      threadpool: threadPoolSize(),
     },
     'kong-upstream-jwt gateway ready',
   )

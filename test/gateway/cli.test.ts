@@ -186,11 +186,12 @@ plugins:
     }
   })
 
-  test('--sign-on auto: own-core when every core has a worker, else as the key suits', () => {
+  test('--sign-on auto: own-core when every core has a worker, else the pool', () => {
     assert.equal(signOnFor('auto', 2, 2), 'own-core')
     assert.equal(signOnFor('auto', 4, 2), 'own-core')
     assert.equal(signOnFor('auto', 1, 1), 'own-core')
-    assert.equal(signOnFor('auto', 1, 2), 'auto')
+    assert.equal(signOnFor('auto', 1, 2), 'pool')
+    assert.equal(signOnFor('auto', 3, 8), 'pool')
     assert.equal(signOnFor('pool', 2, 2), 'pool')
     assert.equal(signOnFor('loop', 1, 8), 'loop')
   })

@@ -23,6 +23,7 @@ interface Line {
   status?: number
   path?: string
   sign_on?: string
+  threadpool?: number
 }
 
 /** The gateway CLI with --workers, as a real process tree; its log lines parsed. */
@@ -142,8 +143,10 @@ describe('--workers: real processes sharing the listener', () => {
     const ready = await gw.waitFor('primary ready', (l) => l.workers === 2 && !!l.admin)
     proxy = ready.proxy!
     admin = ready.admin!
-    // --sign-on auto: a worker per core (or more) signs quick keys on its loop.
-    assert.equal(ready.sign_on, availableParallelism() <= 2 ? 'own-core' : 'auto')
+    // --sign-on auto: a worker per core (or more) signs quick keys on its loop, else the pool.
+    assert.equal(ready.sign_on, availableParallelism() <= 2 ? 'own-core' : 'pool')
+    // Started from the sources (not the binary), the pool is as the environment says: libuv's 4.
+    assert.equal(ready.threadpool, 4)
     const workerReady = await gw.waitFor(
       'worker ready',
       (l) => l.msg === 'kong-upstream-jwt worker ready',

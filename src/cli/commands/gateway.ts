@@ -65,12 +65,14 @@ export async function quickConfig(input: GatewayInput): Promise<Record<string, u
  * Where the gateway signs for `--sign-on auto`: when every core has a worker, `own-core`
  * (each worker is one core's loop, as an nginx worker; for keys up to RSA-2048 the thread pool
  * would only add a hand-off and threads competing for the same cores: RS256 on 2 cores with 2
- * workers measured 0.93× the CPU per request of the pool and 0.66× its p99), else the signer's
- * own rule (ES256 and Ed25519 on the loop, slower keys on the pool, which reaches the cores
- * the loops leave).
+ * workers measured 0.93× the CPU per request of the pool and 0.66× its p99); with a core free,
+ * the pool, which the binary sizes to the free cores (bin/kong-upstream-jwt.cjs): ES256 through
+ * one worker on 2 cores, with one pool thread, answered 1.3× the requests per second of signing
+ * on the loop at 0.9× its CPU per request (README, Benchmarks).
  */
 export function signOnFor(choice: SignOn, workers: number, cores: number): SignOn {
-  return choice === 'auto' && workers >= cores ? 'own-core' : choice
+  if (choice !== 'auto') return choice
+  return workers >= cores ? 'own-core' : 'pool'
 }
 
 /**

@@ -344,7 +344,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
         .addOption(
           new Option(
             '--sign-on <where>',
-            'where signatures are computed: loop (the event loop), pool (libuv thread pool), auto (with a worker per core: keys up to RSA-2048 and Ed448 on the loop, slower ones on the pool; with a core free: the pool)',
+            'where signatures are computed: loop (the event loop), pool (libuv thread pool), auto (with a worker per core: keys up to RSA-2048 and Ed448 on the loop, slower ones on the pool; with a free core per worker: the pool; else ES256/Ed25519 on the loop, the rest on the pool)',
           )
             .choices(['auto', 'loop', 'pool'])
             .default('auto'),

@@ -1,8 +1,15 @@
 /**
+ * Set by the binary (bin/kong-upstream-jwt.cjs) when it chose `UV_THREADPOOL_SIZE` itself, the
+ * user having set none: the primary then sizes each worker's pool (see
+ * {@link workerThreadPoolSize}), and leaves a size the user chose alone.
+ */
+export const THREADPOOL_CHOSEN_ENV = 'KONG_UPSTREAM_JWT_THREADPOOL'
+
+/**
  * The size of libuv's thread pool, where the gateway signs when a core is free (`--sign-on`):
- * read as libuv reads it when the pool starts (`UV_THREADPOOL_SIZE` through atoi, else 4; 0 and
- * what is not a number count as 1; at most 1024). The binary sets the variable before the pool
- * starts unless the user has (bin/kong-upstream-jwt.cjs). Logged with the gateway's ready line.
+ * read as libuv reads it when the pool starts (`UV_THREADPOOL_SIZE` through atoi into an
+ * unsigned int, else 4: 0 and what is not a number count as 1, a negative number wraps round to
+ * the maximum, 1024). Logged with the gateway's ready line.
  *
  * @example
  * ```ts
@@ -13,5 +20,20 @@ export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
   const value = env.UV_THREADPOOL_SIZE
   if (value === undefined) return 4
   const n = Number.parseInt(value, 10)
-  return Math.min(1024, Number.isNaN(n) || n <= 0 ? 1 : n)
+  if (Number.isNaN(n) || n === 0) return 1
+  return n < 0 ? 1024 : Math.min(1024, n)
+}
+
+/**
+ * The pool each of `workers` worker processes gets when the binary chose the size: the cores
+ * the workers' loops leave free, shared among them (at least 1, at most libuv's default 4), so
+ * the processes together have no more pool threads than free cores (or one each).
+ *
+ * @example
+ * ```ts
+ * workerThreadPoolSize(2, 8) // 3
+ * ```
+ */
+export function workerThreadPoolSize(workers: number, cores: number): number {
+  return Math.min(4, Math.max(1, Math.floor((cores - workers) / workers)))
 }

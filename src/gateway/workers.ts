@@ -15,7 +15,7 @@ import {
 } from './gateway.js'
 import { loadListenerTls } from './listener-tls.js'
 import { buildRuntime } from './runtime.js'
-import { threadPoolSize } from './threadpool.js'
+import { THREADPOOL_CHOSEN_ENV, threadPoolSize, workerThreadPoolSize } from './threadpool.js'
 
 /** Messages between the primary and its workers (besides prom-client's own). */
 type ToWorker = { kup: 'reload'; id: number } | { kup: 'report'; id: number } | { kup: 'shutdown' }
@@ -193,7 +193,15 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     cluster.on('message', onReady)
     cluster.on('exit', onEarlyExit)
   })
-  for (let i = 0; i < options.workers; i++) cluster.fork()
+  // The binary sized the pool for one process; each worker gets its share of the free cores.
+  const workerEnv =
+    process.env[THREADPOOL_CHOSEN_ENV] === undefined
+      ? undefined
+      : {
+          UV_THREADPOOL_SIZE: String(workerThreadPoolSize(options.workers, availableParallelism())),
+        }
+  const fork = () => cluster.fork(workerEnv)
+  for (let i = 0; i < options.workers; i++) fork()
   await allReady.catch(async (err) => {
     closing = true
     for (const w of alive()) w.kill()
@@ -206,7 +214,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
       { worker: worker.id, worker_pid: worker.process.pid, code, signal },
       'worker died; starting a replacement',
     )
-    cluster.fork()
+    fork()
   })
 
   const admin =

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { threadPoolSize } from '../../src/gateway/threadpool.js'
+import { threadPoolSize, workerThreadPoolSize } from '../../src/gateway/threadpool.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
 
 const BIN = fileURLToPath(new URL('../../bin/kong-upstream-jwt.cjs', import.meta.url))
@@ -22,7 +22,11 @@ const exec = promisify(execFile)
 const STAND_IN = `import { pbkdf2 } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 await new Promise((resolve) => pbkdf2('a', 'b', 1, 32, 'sha256', resolve))
-console.log(JSON.stringify({ size: process.env.UV_THREADPOOL_SIZE ?? null, threads: readdirSync('/proc/self/task').length }))
+console.log(JSON.stringify({
+  size: process.env.UV_THREADPOOL_SIZE ?? null,
+  chosen: process.env.KONG_UPSTREAM_JWT_THREADPOOL ?? null,
+  threads: readdirSync('/proc/self/task').length,
+}))
 `
 
 describe('bin/kong-upstream-jwt.cjs: the thread pool', () => {
@@ -39,10 +43,19 @@ describe('bin/kong-upstream-jwt.cjs: the thread pool', () => {
   })
   after(() => removeDir(dir))
 
-  async function run(size?: string): Promise<{ size: string | null; threads: number }> {
+  interface Seen {
+    size: string | null
+    chosen: string | null
+    threads: number
+  }
+  async function run(size?: string, cpus?: string): Promise<Seen> {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '' }
     if (size !== undefined) env.UV_THREADPOOL_SIZE = size
-    const { stdout } = await exec(process.execPath, [bin], { env })
+    // taskset: the cores the process may run on, which availableParallelism() counts.
+    const [cmd, args] = cpus
+      ? ['taskset', ['-c', cpus, process.execPath, bin]]
+      : [process.execPath, [bin]]
+    const { stdout } = await exec(cmd, args, { env, timeout: 30_000 })
     return JSON.parse(stdout)
   }
 
@@ -50,15 +63,31 @@ describe('bin/kong-upstream-jwt.cjs: the thread pool', () => {
     const expected = Math.min(4, Math.max(1, availableParallelism() - 1))
     const [auto, one, four] = await Promise.all([run(), run('1'), run('4')])
     assert.equal(auto.size, String(expected))
+    assert.equal(auto.chosen, 'chosen', 'marked, so that the primary sizes its workers')
     // The thread counts tell the pool apart: 4 threads against 1 is 3 more.
     assert.equal(four.threads - one.threads, 3)
     assert.equal(auto.threads - one.threads, expected - 1)
   })
 
-  test("the user's UV_THREADPOOL_SIZE is kept", async () => {
-    const r = await run('3')
-    assert.equal(r.size, '3')
-    assert.equal(r.threads - (await run('1')).threads, 2)
+  test('on 2 cores: a pool of 1, set before the pool started (4 would be Node left alone)', async (t) => {
+    if (availableParallelism() < 2) return t.skip('needs 2 cores')
+    try {
+      await exec('taskset', ['-c', '0', 'true'])
+    } catch {
+      if (process.env.CI) throw new Error('taskset (util-linux) is missing')
+      return t.skip('taskset (util-linux) is missing')
+    }
+    const [two, four] = await Promise.all([run(undefined, '0,1'), run('4', '0,1')])
+    assert.equal(two.size, '1')
+    assert.equal(four.threads - two.threads, 3)
+  })
+
+  test("the user's UV_THREADPOOL_SIZE is kept, and not marked as chosen", async () => {
+    // 7: a size the binary never chooses.
+    const [r, one] = await Promise.all([run('7'), run('1')])
+    assert.equal(r.size, '7')
+    assert.equal(r.chosen, null)
+    assert.equal(r.threads - one.threads, 6)
   })
 })
 
@@ -69,4 +98,16 @@ test('threadPoolSize reads UV_THREADPOOL_SIZE as libuv does', () => {
   assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '0' }), 1)
   assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: 'many' }), 1)
   assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '5000' }), 1024)
+  // atoi into an unsigned int: a negative number wraps round to more than the maximum.
+  assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '-1' }), 1024)
+})
+
+test("workerThreadPoolSize shares the loops' free cores among the workers, 1 to 4 each", () => {
+  assert.equal(workerThreadPoolSize(1, 2), 1)
+  assert.equal(workerThreadPoolSize(2, 2), 1)
+  assert.equal(workerThreadPoolSize(1, 8), 4)
+  assert.equal(workerThreadPoolSize(2, 8), 3)
+  assert.equal(workerThreadPoolSize(3, 4), 1)
+  assert.equal(workerThreadPoolSize(4, 4), 1)
+  assert.equal(workerThreadPoolSize(2, 64), 4)
 })

@@ -186,12 +186,16 @@ plugins:
     }
   })
 
-  test('--sign-on auto: own-core when every core has a worker, else the pool', () => {
+  test('--sign-on auto: own-core when every core has a worker, the pool when every worker has a free core', () => {
     assert.equal(signOnFor('auto', 2, 2), 'own-core')
     assert.equal(signOnFor('auto', 4, 2), 'own-core')
     assert.equal(signOnFor('auto', 1, 1), 'own-core')
     assert.equal(signOnFor('auto', 1, 2), 'pool')
+    assert.equal(signOnFor('auto', 2, 4), 'pool')
     assert.equal(signOnFor('auto', 3, 8), 'pool')
+    // More workers than free cores: ES256 and Ed25519 on the loops, slower keys on the pool.
+    assert.equal(signOnFor('auto', 3, 4), 'auto')
+    assert.equal(signOnFor('auto', 7, 8), 'auto')
     assert.equal(signOnFor('pool', 2, 2), 'pool')
     assert.equal(signOnFor('loop', 1, 8), 'loop')
   })

@@ -31,9 +31,9 @@ class Running {
   readonly lines: Line[] = []
   readonly child: ChildProcess
   exitCode: Promise<number | null>
-  constructor(args: string[], options: { detached?: boolean } = {}) {
+  constructor(args: string[], options: { detached?: boolean; env?: NodeJS.ProcessEnv } = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'gateway', ...args], {
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: options.detached === true,
     })
@@ -130,33 +130,58 @@ describe('--workers: real processes sharing the listener', () => {
     upstream = await startUpstream()
     file = join(dir, 'kong.yml')
     await writeFile(file, JSON.stringify(config(['/a'])))
-    gw = new Running([
-      '--config',
-      file,
-      '--workers',
-      '2',
-      '--listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      '127.0.0.1:0',
-    ])
+    // As the binary leaves the environment when it chose the pool's size (here one it never
+    // chooses, so the workers' own size is told apart from the primary's).
+    gw = new Running(
+      [
+        '--config',
+        file,
+        '--workers',
+        '2',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+      ],
+      { env: { UV_THREADPOOL_SIZE: '9', KONG_UPSTREAM_JWT_THREADPOOL: 'chosen' } },
+    )
     const ready = await gw.waitFor('primary ready', (l) => l.workers === 2 && !!l.admin)
     proxy = ready.proxy!
     admin = ready.admin!
-    // --sign-on auto: a worker per core (or more) signs quick keys on its loop, else the pool.
-    assert.equal(ready.sign_on, availableParallelism() <= 2 ? 'own-core' : 'pool')
-    // Started from the sources (not the binary), the pool is as the environment says: libuv's 4.
-    assert.equal(ready.threadpool, 4)
+    // --sign-on auto: a worker per core (or more) signs quick keys on its loop; a free core for
+    // each worker: the pool; in between (3 cores), the signer's rule.
+    const cores = availableParallelism()
+    assert.equal(ready.sign_on, cores <= 2 ? 'own-core' : cores === 3 ? 'auto' : 'pool')
+    assert.equal(ready.threadpool, 9)
     const workerReady = await gw.waitFor(
       'worker ready',
       (l) => l.msg === 'kong-upstream-jwt worker ready',
     )
     assert.equal(workerReady.sign_on, ready.sign_on, 'the workers sign where the primary says')
+    // Each worker's pool: its share of the cores the two loops leave free, 1 to 4.
+    assert.equal(workerReady.threadpool, Math.min(4, Math.max(1, Math.floor((cores - 2) / 2))))
   })
   after(async () => {
     await gw?.stop()
     await upstream?.close()
     await removeDir(dir)
+  })
+
+  test('a pool size the user set reaches every worker as it is', async () => {
+    const own = new Running(
+      ['--config', file, '--workers', '2', '--listen', '127.0.0.1:0', '--admin-listen', 'off'],
+      { env: { UV_THREADPOOL_SIZE: '3' } },
+    )
+    try {
+      const lines = () => own.lines.filter((l) => l.msg === 'kong-upstream-jwt worker ready')
+      await own.waitFor('both workers ready', () => lines().length === 2)
+      assert.deepEqual(
+        lines().map((l) => l.threadpool),
+        [3, 3],
+      )
+    } finally {
+      await own.stop()
+    }
   })
 
   test('/metrics and /status add up every worker; the JWKS is the same on every call', async () => {

@@ -65,14 +65,17 @@ export async function quickConfig(input: GatewayInput): Promise<Record<string, u
  * Where the gateway signs for `--sign-on auto`: when every core has a worker, `own-core`
  * (each worker is one core's loop, as an nginx worker; for keys up to RSA-2048 the thread pool
  * would only add a hand-off and threads competing for the same cores: RS256 on 2 cores with 2
- * workers measured 0.93× the CPU per request of the pool and 0.66× its p99); with a core free,
- * the pool, which the binary sizes to the free cores (bin/kong-upstream-jwt.cjs): ES256 through
- * one worker on 2 cores, with one pool thread, answered 1.3× the requests per second of signing
- * on the loop at 0.9× its CPU per request (README, Benchmarks).
+ * workers measured 0.93× the CPU per request of the pool and 0.66× its p99); when every worker
+ * has a free core of its own, the pool, which the binary sizes to those cores
+ * (bin/kong-upstream-jwt.cjs, `workerThreadPoolSize`): ES256 through one worker on 2 cores, with
+ * one pool thread, answered 1.15–1.39× the requests per second of signing on the loop at
+ * 0.89–1.03× its CPU per request (README, Benchmarks); in between (more workers than free cores)
+ * the signer's own rule, `auto`: ES256 and Ed25519 on the loop, slower keys on the pool.
  */
 export function signOnFor(choice: SignOn, workers: number, cores: number): SignOn {
   if (choice !== 'auto') return choice
-  return workers >= cores ? 'own-core' : 'pool'
+  if (workers >= cores) return 'own-core'
+  return cores - workers >= workers ? 'pool' : 'auto'
 }
 
 /**

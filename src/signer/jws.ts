@@ -177,10 +177,39 @@ export function signCompactCallback(
     done(null, `${input}.${sig.toString('base64url')}`)
     return
   }
-  sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input, (err, sig) => {
-    if (err) done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')
-    else done(null, `${input}.${sig.toString('base64url')}`)
-  })
+  // The pool's hand-off is taken at the end of this round of I/O, with every other signature
+  // asked for in it: libuv wakes an idle pool thread for each job it is given, so jobs given
+  // one at a time, as requests are read, wake it once per signature, while a batch wakes it
+  // once and the busy thread takes the rest from the queue (README, Gateway).
+  toPool.push({ input, signingKey, done })
+  if (toPool.length === 1) setImmediate(handToPool)
+}
+
+interface PoolJob {
+  readonly input: string
+  readonly signingKey: SigningKey
+  readonly done: (err: SigningError | null, token: string) => void
+}
+
+let toPool: PoolJob[] = []
+
+function handToPool(): void {
+  const jobs = toPool
+  toPool = []
+  for (const { input, signingKey, done } of jobs) {
+    const failed = (err: unknown) =>
+      done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')
+    try {
+      sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input, (err, sig) => {
+        if (err) failed(err)
+        else done(null, `${input}.${sig.toString('base64url')}`)
+      })
+    } catch (err) {
+      // Thrown before the job reaches the pool (a key node:crypto refuses): this job fails, the
+      // others of the batch go on.
+      failed(err)
+    }
+  }
 }
 
 /**

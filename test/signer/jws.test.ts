@@ -160,3 +160,57 @@ test('the callback form on the calling thread still gives a SigningError, once',
   assert.ok(calls[0] instanceof SigningError)
   assert.equal(calls[0].code, 'ERR_SIGNING_FAILED')
 })
+
+test('the callback form on the pool: a batch asked for in one turn, each token to its own caller', async () => {
+  const { generateKeyPairSync, verify } = await import('node:crypto')
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const signingKey = createSigningKey(privateKey, 'ES256', 'pool')
+  assert.equal(signingKey.onLoop, false)
+  const payloads = Array.from({ length: 20 }, (_, i) =>
+    Buffer.from(JSON.stringify({ i })).toString('base64url'),
+  )
+  const tokens = await Promise.all(
+    payloads.map(
+      (payload) =>
+        new Promise<string>((resolve, reject) =>
+          signCompactCallback('e30', payload, signingKey, (err, token) =>
+            err ? reject(err) : resolve(token),
+          ),
+        ),
+    ),
+  )
+  tokens.forEach((token, i) => {
+    const [header, payload, sig] = token.split('.')
+    assert.equal(payload, payloads[i], 'each caller gets the token of what it asked to sign')
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${header}.${payload}`),
+      { key: publicKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(sig!, 'base64url'),
+    )
+    assert.ok(ok, `token ${i} verifies`)
+  })
+})
+
+test('the callback form on the pool: a job refused before the pool fails alone, its batch signs', async () => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const good = createSigningKey(
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
+    'ES256',
+    'pool',
+  )
+  // A digest node:crypto refuses synchronously, with the pool path (bypassing the load check).
+  const bad = { ...good, digest: 'no-such-digest' }
+  const results: Array<Promise<string>> = [good, bad, good].map(
+    (signingKey) =>
+      new Promise<string>((resolve) =>
+        signCompactCallback('e30', 'e30', signingKey, (err, token) =>
+          resolve(err ? `${err.name} ${err.code}` : token),
+        ),
+      ),
+  )
+  const [first, second, third] = await Promise.all(results)
+  assert.match(first!, /^e30\.e30\.[\w-]+$/)
+  assert.equal(second, 'SigningError ERR_SIGNING_FAILED')
+  assert.match(third!, /^e30\.e30\.[\w-]+$/)
+})

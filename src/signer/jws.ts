@@ -143,7 +143,7 @@ export function signCompact(
   const data = Buffer.from(input, 'latin1')
   return new Promise((resolve, reject) => {
     sign(signingKey.digest, data, signingKey.input, (err, sig) => {
-      if (err) reject(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }))
+      if (err) reject(signingFailed(signingKey, err))
       else resolve(`${input}.${sig.toString('base64url')}`)
     })
   })
@@ -171,7 +171,7 @@ export function signCompactCallback(
     try {
       sig = sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input)
     } catch (err) {
-      done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')
+      done(signingFailed(signingKey, err), '')
       return
     }
     done(null, `${input}.${sig.toString('base64url')}`)
@@ -183,6 +183,11 @@ export function signCompactCallback(
   // once and the busy thread takes the rest from the queue (README, Gateway).
   toPool.push({ input, signingKey, done })
   if (toPool.length === 1) setImmediate(handToPool)
+}
+
+/** What every form of signing gives when node:crypto fails. */
+function signingFailed(signingKey: SigningKey, cause: unknown): SigningError {
+  return new SigningError(`signing with ${signingKey.alg} failed`, { cause })
 }
 
 interface PoolJob {
@@ -197,17 +202,15 @@ function handToPool(): void {
   const jobs = toPool
   toPool = []
   for (const { input, signingKey, done } of jobs) {
-    const failed = (err: unknown) =>
-      done(new SigningError(`signing with ${signingKey.alg} failed`, { cause: err }), '')
     try {
       sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input, (err, sig) => {
-        if (err) failed(err)
+        if (err) done(signingFailed(signingKey, err), '')
         else done(null, `${input}.${sig.toString('base64url')}`)
       })
     } catch (err) {
       // Thrown before the job reaches the pool (a key node:crypto refuses): this job fails, the
       // others of the batch go on.
-      failed(err)
+      done(signingFailed(signingKey, err), '')
     }
   }
 }
@@ -232,6 +235,6 @@ export function signCompactSync(
     const sig = sign(signingKey.digest, Buffer.from(input, 'latin1'), signingKey.input)
     return `${input}.${sig.toString('base64url')}`
   } catch (err) {
-    throw new SigningError(`signing with ${signingKey.alg} failed`, { cause: err })
+    throw signingFailed(signingKey, err)
   }
 }

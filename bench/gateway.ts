@@ -37,6 +37,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { type Algorithm, algorithmSpec, signKeyInput } from '../src/core/algorithms.js'
+import { workerThreadPoolSize } from '../src/gateway/threadpool.js'
 import { writeKeys } from '../testing/keys.js'
 import { freePort } from '../testing/ports.js'
 import { makeTempDir, removeDir } from '../testing/tmp.js'
@@ -61,9 +62,10 @@ const VARIANTS = (process.env.BENCH_GATEWAY_VARIANTS ?? '')
 // esbuild transform adds a `__name` call for every named function made per request.
 // Through the binary, which sizes libuv's thread pool before Node starts it.
 const MAIN = new URL('../bin/kong-upstream-jwt.cjs', import.meta.url).pathname
-// The pool size the binary gives the gateway (bin/kong-upstream-jwt.cjs), for the reference too.
+// The pool size the binary gives a one-process gateway (bin/kong-upstream-jwt.cjs), for the
+// reference too.
 const POOL =
-  process.env.UV_THREADPOOL_SIZE ?? String(Math.min(4, Math.max(1, availableParallelism() - 1)))
+  process.env.UV_THREADPOOL_SIZE ?? String(workerThreadPoolSize(1, availableParallelism()))
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
 const REFERENCE_NAMES = {
   stream: 'reference proxy (Pool.stream)',

@@ -10,6 +10,7 @@
 // wake-up each, where four threads on two cores are woken, and contend, once per signature
 // (README, Gateway). DNS lookups, file I/O and the access log's writes share the pool.
 if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  // src/gateway/threadpool.ts's workerThreadPoolSize(1, cores), which this file cannot load.
   const cores = require('node:os').availableParallelism()
   process.env.UV_THREADPOOL_SIZE = String(Math.min(4, Math.max(1, cores - 1)))
   process.env.KONG_UPSTREAM_JWT_THREADPOOL = 'chosen'

@@ -16,6 +16,7 @@ import {
 import { loadListenerTls } from './listener-tls.js'
 import { buildRuntime } from './runtime.js'
 import { THREADPOOL_CHOSEN_ENV, threadPoolSize, workerThreadPoolSize } from './threadpool.js'
+import { workerExecArgv } from './young-generation.js'
 
 /** Messages between the primary and its workers (besides prom-client's own). */
 type ToWorker = { kup: 'reload'; id: number } | { kup: 'report'; id: number } | { kup: 'shutdown' }
@@ -200,6 +201,11 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
       : {
           UV_THREADPOOL_SIZE: String(workerThreadPoolSize(options.workers, availableParallelism())),
         }
+  // One worker has nobody to share connections with: it accepts them itself, no hop through
+  // the primary (unless NODE_CLUSTER_SCHED_POLICY says otherwise).
+  if (options.workers === 1 && process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
+    cluster.schedulingPolicy = cluster.SCHED_NONE
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) })
   const fork = () => cluster.fork(workerEnv)
   for (let i = 0; i < options.workers; i++) fork()
   await allReady.catch(async (err) => {
@@ -207,6 +213,20 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     for (const w of alive()) w.kill()
     throw err
   })
+  // A replacement runs the primary's command line again. node:cluster closes a listener once
+  // no worker holds it, so the replacement of an only worker binds it anew: asked for port 0,
+  // it would get a port nobody knows. It is told the ports the first worker bound. (With more
+  // workers it must ask for port 0 again, to be given the listener the others still hold.)
+  const bound =
+    options.workers === 1
+      ? [
+          ...(options.listen?.port === 0 ? ['--listen', new URL(url).host] : []),
+          ...(options.listenSsl?.port === 0 && sslUrl
+            ? ['--listen-ssl', new URL(sslUrl).host]
+            : []),
+        ]
+      : []
+  if (bound.length) cluster.setupPrimary({ args: [...process.argv.slice(2), ...bound] })
 
   cluster.on('exit', (worker, code, signal) => {
     if (closing) return

@@ -166,12 +166,16 @@ plugins:
       const exit = exited(child)
       child.kill('SIGTERM')
       assert.equal(await exit, 0)
-      const order = output()
+      const lines = output()
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as { msg: string; path?: string })
+        .map((l) => JSON.parse(l) as { msg: string; path?: string; pid: number })
+      // The worker's own lines, in the order it wrote them (the primary writes its own).
+      const worker = lines.find((l) => l.msg === 'request')!.pid
+      const order = lines
+        .filter((l) => l.pid === worker)
         .map((l) => (l.msg === 'request' ? l.path : l.msg))
-        .filter((m) => m !== 'kong-upstream-jwt gateway ready')
+        .filter((m) => m !== 'kong-upstream-jwt worker ready')
       assert.deepEqual(order, [
         '/before-1',
         '/before-2',
@@ -179,7 +183,7 @@ plugins:
         'configuration reloaded',
         '/after-1',
         '/after-2',
-        'kong-upstream-jwt gateway stopped',
+        'kong-upstream-jwt worker stopped',
       ])
     } finally {
       child.kill('SIGKILL')

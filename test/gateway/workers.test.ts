@@ -161,10 +161,70 @@ describe('--workers: real processes sharing the listener', () => {
     // Each worker's pool: its share of the cores the two loops leave free, 1 to 4.
     assert.equal(workerReady.threadpool, Math.min(4, Math.max(1, Math.floor((cores - 2) / 2))))
   })
+
+  /** Node's own command line of each worker, as `ps` shows it. */
+  const workerArgv = (running: Running) =>
+    running.workerPids().map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
   after(async () => {
     await gw?.stop()
     await upstream?.close()
     await removeDir(dir)
+  })
+
+  test("every worker starts with the young generation's size; the primary's own flags first", () => {
+    const argvs = workerArgv(gw)
+    assert.equal(argvs.length, 2)
+    for (const argv of argvs) {
+      assert.ok(argv.includes('--max-semi-space-size=32'), argv.join(' '))
+      // The primary runs under tsx here, and so does each worker.
+      assert.ok(argv.indexOf('tsx') < argv.indexOf('--max-semi-space-size=32'), argv.join(' '))
+    }
+  })
+
+  test('a young generation size the user gave in NODE_OPTIONS is left to Node', async () => {
+    const own = new Running(
+      ['--config', file, '--workers', '2', '--listen', '127.0.0.1:0', '--admin-listen', 'off'],
+      { env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
+    )
+    try {
+      const lines = () => own.lines.filter((l) => l.msg === 'kong-upstream-jwt worker ready')
+      await own.waitFor('both workers ready', () => lines().length === 2)
+      const argvs = workerArgv(own)
+      assert.equal(argvs.length, 2)
+      for (const argv of argvs)
+        assert.ok(!argv.some((a) => a.includes('semi-space')), argv.join(' '))
+    } finally {
+      await own.stop()
+    }
+  })
+
+  test('--workers 1: one worker under the primary, which replaces it when it dies', async () => {
+    const one = new Running([
+      '--config',
+      file,
+      '--workers',
+      '1',
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      'off',
+    ])
+    try {
+      const ready = await one.waitFor('primary ready', (l) => l.workers === 1 && !!l.proxy)
+      const [first] = one.workerPids()
+      assert.ok(first, 'a worker process')
+      assert.equal((await get(`${ready.proxy}/a`)).status, 200)
+      process.kill(first, 'SIGKILL')
+      await one.waitFor('worker died', (l) => /worker died/.test(l.msg))
+      await one.waitFor(
+        'replacement ready',
+        (l) => l.msg === 'kong-upstream-jwt worker ready' && l.pid !== first,
+      )
+      assert.equal((await get(`${ready.proxy}/a`)).status, 200, 'the replacement serves')
+      assert.equal(one.workerPids().length, 1)
+    } finally {
+      await one.stop()
+    }
   })
 
   test('a pool size the user set reaches every worker as it is', async () => {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os'
 import { pino } from 'pino'
 import { sweepArrayBuffersInline } from '../../gateway/array-buffer-sweeping.js'
 import { startDemo } from '../../gateway/demo.js'
-import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/gateway.js'
+import type { Gateway, GatewayOptions } from '../../gateway/gateway.js'
 import { gatewayLogger } from '../../gateway/logger.js'
 import { runWorker, startWorkers, workerCount } from '../../gateway/workers.js'
 import type { SignOn } from '../../signer/jws.js'
@@ -90,7 +90,10 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
   let stop: () => Promise<void>
   // One worker per core by default, as Kong runs one nginx worker per core. On the 2-core
   // bench machine, with the load generator on the same cores, two workers answered more than
-  // one in most cells but not all, at more CPU per request (README, Benchmarks).
+  // one in most cells but not all, at more CPU per request (README, Benchmarks). Even one
+  // worker runs under a primary, as nginx's workers run under its master: the primary replaces
+  // a worker that dies and starts each with Node flags of its own (young-generation.ts), which
+  // a process cannot give itself once started. The demo runs in this process.
   const workers = workerCount(input.workers ?? (input.demo ? 1 : 'auto'))
   if (input.demo && workers > 1) throw new UsageError('--workers works with --config or --upstream')
   const options: GatewayOptions = {
@@ -108,16 +111,12 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     env: io.env,
     signOn: signOnFor(input.signOn, workers, availableParallelism()),
   }
-  if (workers > 1 && cluster.isWorker) {
+  if (!input.demo && cluster.isWorker) {
     // A worker: the primary sends reload and shutdown over IPC.
     await runWorker(options)
     return new Promise<number>(() => {})
   }
-  if (workers > 1) {
-    const pool = await startWorkers({ ...options, workers, logger: options.logger! })
-    gateway = pool
-    stop = () => pool.close()
-  } else if (input.demo) {
+  if (input.demo) {
     const demo = await startDemo({
       stateDir: input.stateDir,
       listen: input.listen,
@@ -128,9 +127,9 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     gateway = demo.gateway
     stop = () => demo.close()
   } else {
-    const single = await startGateway(options)
-    gateway = single
-    stop = () => single.close()
+    const pool = await startWorkers({ ...options, workers, logger: options.logger! })
+    gateway = pool
+    stop = () => pool.close()
   }
   return new Promise((resolve) => {
     const onHup = () => void gateway.reload()

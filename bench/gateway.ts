@@ -4,8 +4,10 @@
  *   - nginx as a plain reverse proxy (no signing: the floor),
  *   - the reference signing proxy in bench/reference-proxy.ts (lean: callbacks only), three times:
  *     forwarding with undici's Pool.stream on libuv's default pool of 4 threads (the issue's
- *     reference, which the targets judge), the same with the pool the gateway's binary sets
- *     (one thread per core the loop leaves free: the reference given the gateway's advantage),
+ *     reference, which the targets judge), the same with the Node settings the gateway's
+ *     workers get (the pool the binary sets, one thread per core the loop leaves free, and the
+ *     young generation of src/gateway/young-generation.ts: the reference given the gateway's
+ *     advantages),
  *     and forwarding with Pool.dispatch (what the gateway uses); every ratio is printed against
  *     the first two,
  *   - the gateway (quick mode, access log on), and with BENCH_WORKERS=1,2 one row per count.
@@ -38,6 +40,7 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 import { type Algorithm, algorithmSpec, signKeyInput } from '../src/core/algorithms.js'
 import { workerThreadPoolSize } from '../src/gateway/threadpool.js'
+import { SEMI_SPACE_MIB } from '../src/gateway/young-generation.js'
 import { writeKeys } from '../testing/keys.js'
 import { freePort } from '../testing/ports.js'
 import { makeTempDir, removeDir } from '../testing/tmp.js'
@@ -69,7 +72,7 @@ const POOL =
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
 const REFERENCE_NAMES = {
   stream: 'reference proxy (Pool.stream)',
-  pooled: `reference proxy (stream, pool of ${POOL})`,
+  pooled: `reference proxy (stream, pool of ${POOL}, ${SEMI_SPACE_MIB} MiB semi-space)`,
   dispatch: 'reference proxy (Pool.dispatch)',
 } as const
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
@@ -391,13 +394,14 @@ try {
     const signUs = signMicros(keys.key, alg)
     const servers: Server[] = [nginxServer]
     // The references: the issue's (Pool.stream, libuv's default pool, unless the environment
-    // sets one), the same with the gateway's pool, and one forwarding as the gateway does.
+    // sets one), the same with the gateway's Node settings, and one forwarding as the gateway does.
     const references: Array<{ child: ChildProcess; port: number }> = []
     for (const mode of ['stream', 'pooled', 'dispatch'] as const) {
       const port = await freePort()
       const child = await start(
         process.execPath,
         [
+          ...(mode === 'pooled' ? [`--max-semi-space-size=${SEMI_SPACE_MIB}`] : []),
           reference,
           String(port),
           upstream,
@@ -617,7 +621,7 @@ try {
   console.log(`  all three met in ${verdicts.filter(met).length} of ${verdicts.length} cells`)
   // The issue's reference runs on libuv's default pool; given the gateway's pool it is leaner.
   console.log(
-    `  against the reference with a pool of ${POOL} as well: ${verdicts.filter((v) => met(v.pooled)).length} of ${verdicts.length} cells`,
+    `  against the reference with the gateway's Node settings as well: ${verdicts.filter((v) => met(v.pooled)).length} of ${verdicts.length} cells`,
   )
 } finally {
   await Promise.all(children.map(stop))

@@ -112,8 +112,13 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     signOn: signOnFor(input.signOn, workers, availableParallelism()),
   }
   if (!input.demo && cluster.isWorker) {
-    // A worker: the primary sends reload and shutdown over IPC.
-    await runWorker(options)
+    // A worker: the primary sends reload and shutdown over IPC. One that cannot start (a key
+    // file gone) leaves once its error is written: its IPC channel would otherwise keep it
+    // alive, never ready, and the primary would not know to start another.
+    await runWorker(options).catch((err: unknown) => {
+      setImmediate(() => process.disconnect?.())
+      throw err
+    })
     return new Promise<number>(() => {})
   }
   if (input.demo) {

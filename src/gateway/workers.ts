@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, totalmem } from 'node:os'
 import type { Logger } from 'pino'
 import { AggregatorRegistry } from 'prom-client'
 import type { JsonWebKeySet } from '../signer/signer.js'
@@ -16,7 +16,7 @@ import {
 import { loadListenerTls } from './listener-tls.js'
 import { buildRuntime } from './runtime.js'
 import { THREADPOOL_CHOSEN_ENV, threadPoolSize, workerThreadPoolSize } from './threadpool.js'
-import { workerExecArgv } from './young-generation.js'
+import { usableMemory, workerExecArgv } from './young-generation.js'
 
 /** Messages between the primary and its workers (besides prom-client's own). */
 type ToWorker = { kup: 'reload'; id: number } | { kup: 'report'; id: number } | { kup: 'shutdown' }
@@ -51,6 +51,32 @@ export interface WorkerPool {
 }
 
 const REPLY_TIMEOUT = 5000
+const RESTART_MIN_MS = 250
+const RESTART_MAX_MS = 30_000
+const RESTART_STEADY_MS = 10_000
+
+/**
+ * The listener flags a replacement worker is given besides the primary's command line.
+ * node:cluster closes a listener once no worker holds it, so the replacement of an only worker
+ * binds it anew: asked for port 0, it would get a port nobody knows, so it is told the port the
+ * first worker bound, on the host that was asked for. With more workers a replacement asks for
+ * port 0 again, and is given the listener the others still hold.
+ */
+export function replacementListenArgs(
+  options: Pick<WorkersOptions, 'workers' | 'listen' | 'listenSsl'>,
+  url: string,
+  sslUrl: string | undefined,
+): string[] {
+  if (options.workers !== 1) return []
+  const at = (host: string, from: string) =>
+    `${host.includes(':') ? `[${host}]` : host}:${new URL(from).port}`
+  return [
+    ...(options.listen?.port === 0 ? ['--listen', at(options.listen.host, url)] : []),
+    ...(options.listenSsl?.port === 0 && sslUrl
+      ? ['--listen-ssl', at(options.listenSsl.host, sslUrl)]
+      : []),
+  ]
+}
 
 /**
  * Runs inside a cluster worker: starts the gateway without an admin listener (the primary
@@ -202,10 +228,14 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
           UV_THREADPOOL_SIZE: String(workerThreadPoolSize(options.workers, availableParallelism())),
         }
   // One worker has nobody to share connections with: it accepts them itself, no hop through
-  // the primary (unless NODE_CLUSTER_SCHED_POLICY says otherwise).
-  if (options.workers === 1 && process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
+  // the primary (unless NODE_CLUSTER_SCHED_POLICY, which node:cluster reads, says otherwise).
+  const policy = process.env.NODE_CLUSTER_SCHED_POLICY
+  if (options.workers === 1 && policy !== 'rr' && policy !== 'none')
     cluster.schedulingPolicy = cluster.SCHED_NONE
-  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) })
+  const memory = usableMemory(totalmem(), process.constrainedMemory?.())
+  cluster.setupPrimary({
+    execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS, memory / options.workers),
+  })
   const fork = () => cluster.fork(workerEnv)
   for (let i = 0; i < options.workers; i++) fork()
   await allReady.catch(async (err) => {
@@ -213,28 +243,36 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     for (const w of alive()) w.kill()
     throw err
   })
-  // A replacement runs the primary's command line again. node:cluster closes a listener once
-  // no worker holds it, so the replacement of an only worker binds it anew: asked for port 0,
-  // it would get a port nobody knows. It is told the ports the first worker bound. (With more
-  // workers it must ask for port 0 again, to be given the listener the others still hold.)
-  const bound =
-    options.workers === 1
-      ? [
-          ...(options.listen?.port === 0 ? ['--listen', new URL(url).host] : []),
-          ...(options.listenSsl?.port === 0 && sslUrl
-            ? ['--listen-ssl', new URL(sslUrl).host]
-            : []),
-        ]
-      : []
-  if (bound.length) cluster.setupPrimary({ args: [...process.argv.slice(2), ...bound] })
+  const rebind = replacementListenArgs(options, url, sslUrl)
+  if (rebind.length) cluster.setupPrimary({ args: [...process.argv.slice(2), ...rebind] })
 
+  // Workers that died without serving RESTART_STEADY_MS in a row (a key file gone, a port
+  // taken): each replacement waits twice as long as the one before, up to RESTART_MAX_MS, so a
+  // worker that cannot start is not forked again and again at full speed.
+  let quickDeaths = 0
+  let restartTimer: NodeJS.Timeout | undefined
+  const readyAt = new Map<Worker, number>()
+  cluster.on('message', (worker, message: FromWorker) => {
+    if (message?.kup === 'ready') readyAt.set(worker, Date.now())
+  })
   cluster.on('exit', (worker, code, signal) => {
+    const since = readyAt.get(worker)
+    readyAt.delete(worker)
     if (closing) return
+    quickDeaths =
+      since !== undefined && Date.now() - since >= RESTART_STEADY_MS ? 0 : quickDeaths + 1
+    const delay =
+      quickDeaths <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** (quickDeaths - 2))
     log.error(
-      { worker: worker.id, worker_pid: worker.process.pid, code, signal },
+      { worker: worker.id, worker_pid: worker.process.pid, code, signal, restart_in_ms: delay },
       'worker died; starting a replacement',
     )
-    fork()
+    if (delay === 0) fork()
+    else
+      restartTimer = setTimeout(() => {
+        restartTimer = undefined
+        if (!closing) fork()
+      }, delay)
   })
 
   const admin =
@@ -248,7 +286,9 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
             }))
             const first = reports[0]?.status
             return {
-              status: 'ok',
+              // No worker to answer (the only one died, its replacement not yet up): a health
+              // check must not read the gateway as serving.
+              status: reports.length ? 'ok' : 'unavailable',
               uptime_seconds: Math.max(0, ...reports.map((r) => r.status.uptime_seconds)),
               requests: {
                 total: reports.reduce((n, r) => n + r.status.requests.total, 0),
@@ -268,6 +308,8 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
             }))
             // Every worker's keys, by kid: during a key rotation that some workers have seen
             // and some not yet, a verifier needs both.
+            // No worker answered: no key set rather than an empty one a verifier would cache.
+            if (!reports.length) return undefined
             const byKid = new Map<string, JsonWebKeySet['keys'][number]>()
             for (const r of reports) for (const k of r.jwks.keys) byKid.set(k.kid, k)
             return { keys: [...byKid.values()].sort((a, b) => (a.kid < b.kid ? -1 : 1)) }
@@ -331,6 +373,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     close() {
       closed ??= (async () => {
         closing = true
+        clearTimeout(restartTimer)
         unwatch()
         const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w)
         const exited = Promise.all(

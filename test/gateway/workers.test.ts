@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { replacementListenArgs } from '../../src/gateway/workers.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
@@ -177,6 +178,7 @@ describe('--workers: real processes sharing the listener', () => {
     for (const argv of argvs) {
       assert.ok(argv.includes('--max-semi-space-size=32'), argv.join(' '))
       // The primary runs under tsx here, and so does each worker.
+      assert.ok(argv.includes('tsx'), argv.join(' '))
       assert.ok(argv.indexOf('tsx') < argv.indexOf('--max-semi-space-size=32'), argv.join(' '))
     }
   })
@@ -222,6 +224,57 @@ describe('--workers: real processes sharing the listener', () => {
       )
       assert.equal((await get(`${ready.proxy}/a`)).status, 200, 'the replacement serves')
       assert.equal(one.workerPids().length, 1)
+    } finally {
+      await one.stop()
+    }
+  })
+
+  test('a worker that cannot start is retried ever more slowly; /status and the JWKS say 503 meanwhile', async () => {
+    const key = join(dir, 'retry-key.pem')
+    await writeFile(key, readFileSync(pki.files.key))
+    const retry = join(dir, 'retry.yml')
+    const c = config(['/a'])
+    c.plugins[0]!.config.private_key_location = key
+    await writeFile(retry, JSON.stringify(c))
+    const one = new Running([
+      '--config',
+      retry,
+      '--workers',
+      '1',
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+    ])
+    try {
+      const ready = await one.waitFor('primary ready', (l) => l.workers === 1 && !!l.admin)
+      const statusOf = async () => (await get(`${ready.admin}/status`)).status
+      assert.equal(await statusOf(), 200)
+      const [first] = one.workerPids()
+      await rm(key)
+      process.kill(first!, 'SIGKILL')
+      const deaths = () =>
+        one.lines.filter((l) => /worker died/.test(l.msg)) as Array<
+          Line & { restart_in_ms: number }
+        >
+      await one.waitFor('three deaths', () => deaths().length >= 3)
+      // The first replacement at once, then 250 ms, 500 ms, … before each next one.
+      assert.deepEqual(
+        deaths()
+          .slice(0, 3)
+          .map((l) => l.restart_in_ms),
+        [0, 250, 500],
+      )
+      assert.equal(await statusOf(), 503)
+      const jwks = await get(`${ready.admin}/.well-known/jwks.json`)
+      assert.equal(jwks.status, 503, 'no empty key set for a verifier to cache')
+      await writeFile(key, readFileSync(pki.files.key))
+      await one.waitFor(
+        'a replacement ready',
+        (l) => l.msg === 'kong-upstream-jwt worker ready' && l.pid !== first,
+      )
+      assert.equal(await statusOf(), 200)
+      assert.equal((await get(`${ready.proxy}/a`)).status, 200)
     } finally {
       await one.stop()
     }
@@ -378,4 +431,33 @@ describe('--workers: real processes sharing the listener', () => {
       await group.stop()
     }
   })
+})
+
+test('the replacement of an only worker asked for port 0 binds the port the first was given, on the host asked for', () => {
+  const any = { host: '0.0.0.0', port: 0 }
+  assert.deepEqual(
+    replacementListenArgs({ workers: 1, listen: any }, 'http://127.0.0.1:41234', undefined),
+    ['--listen', '0.0.0.0:41234'],
+  )
+  assert.deepEqual(
+    replacementListenArgs(
+      { workers: 1, listen: { host: '::', port: 0 }, listenSsl: { host: '::1', port: 0 } },
+      'http://[::1]:41234',
+      'https://[::1]:41235',
+    ),
+    ['--listen', '[::]:41234', '--listen-ssl', '[::1]:41235'],
+  )
+  // A port given is bound again as given; with more workers the others keep the listener.
+  assert.deepEqual(
+    replacementListenArgs(
+      { workers: 1, listen: { host: '127.0.0.1', port: 8000 } },
+      'http://127.0.0.1:8000',
+      undefined,
+    ),
+    [],
+  )
+  assert.deepEqual(
+    replacementListenArgs({ workers: 2, listen: any }, 'http://127.0.0.1:41234', undefined),
+    [],
+  )
 })

@@ -40,7 +40,7 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 import { type Algorithm, algorithmSpec, signKeyInput } from '../src/core/algorithms.js'
 import { workerThreadPoolSize } from '../src/gateway/threadpool.js'
-import { SEMI_SPACE_MIB } from '../src/gateway/young-generation.js'
+import { SEMI_SPACE_MIB, workerExecArgv } from '../src/gateway/young-generation.js'
 import { writeKeys } from '../testing/keys.js'
 import { freePort } from '../testing/ports.js'
 import { makeTempDir, removeDir } from '../testing/tmp.js'
@@ -69,10 +69,13 @@ const MAIN = new URL('../bin/kong-upstream-jwt.cjs', import.meta.url).pathname
 // reference too.
 const POOL =
   process.env.UV_THREADPOOL_SIZE ?? String(workerThreadPoolSize(1, availableParallelism()))
+// The young generation's flag the gateway's workers get (none when NODE_OPTIONS sizes it: the
+// reference then has the same size from the same variable).
+const YOUNG = workerExecArgv([], process.env.NODE_OPTIONS)
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
 const REFERENCE_NAMES = {
   stream: 'reference proxy (Pool.stream)',
-  pooled: `reference proxy (stream, pool of ${POOL}, ${SEMI_SPACE_MIB} MiB semi-space)`,
+  pooled: `reference proxy (stream, pool of ${POOL}${YOUNG.length ? `, ${SEMI_SPACE_MIB} MiB semi-space` : ''})`,
   dispatch: 'reference proxy (Pool.dispatch)',
 } as const
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
@@ -401,7 +404,7 @@ try {
       const child = await start(
         process.execPath,
         [
-          ...(mode === 'pooled' ? [`--max-semi-space-size=${SEMI_SPACE_MIB}`] : []),
+          ...(mode === 'pooled' ? YOUNG : []),
           reference,
           String(port),
           upstream,

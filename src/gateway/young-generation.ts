@@ -8,7 +8,7 @@
  * on this 2-core, 24 GiB bench machine, which a gateway under load reaches), so the gateway
  * scavenged every 500 or so requests, copying the same in-flight state each time. At 32 MiB it
  * scavenges half as often, and spends a third of the time in it: through one worker on 2 cores,
- * ES256, c32, 2.6 µs of scavenge per request instead of 8.4, and 0.81–0.91× the CPU per request
+ * ES256, c32, 2.6 µs of scavenge per request instead of 8.4, and 0.81–0.89× the CPU per request
  * (README, Gateway).
  *
  * V8 fixes the cap when the process starts, so it is given to the workers the primary forks

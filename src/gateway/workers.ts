@@ -306,10 +306,10 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
               kup: 'report',
               id,
             }))
-            // Every worker's keys, by kid: during a key rotation that some workers have seen
-            // and some not yet, a verifier needs both.
             // No worker answered: no key set rather than an empty one a verifier would cache.
             if (!reports.length) return undefined
+            // Every worker's keys, by kid: during a key rotation that some workers have seen
+            // and some not yet, a verifier needs both.
             const byKid = new Map<string, JsonWebKeySet['keys'][number]>()
             for (const r of reports) for (const k of r.jwks.keys) byKid.set(k.kid, k)
             return { keys: [...byKid.values()].sort((a, b) => (a.kid < b.kid ? -1 : 1)) }

@@ -183,14 +183,28 @@ describe('--workers: real processes sharing the listener', () => {
     }
   })
 
-  test('a young generation size the user gave in NODE_OPTIONS is left to Node', async () => {
+  /**
+   * Another gateway of two workers, started with `env`, once both workers said they are ready;
+   * `ready` gives their ready lines.
+   */
+  const twoWorkers = async (env: NodeJS.ProcessEnv) => {
     const own = new Running(
       ['--config', file, '--workers', '2', '--listen', '127.0.0.1:0', '--admin-listen', 'off'],
-      { env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
+      { env },
     )
+    const ready = () => own.lines.filter((l) => l.msg === 'kong-upstream-jwt worker ready')
     try {
-      const lines = () => own.lines.filter((l) => l.msg === 'kong-upstream-jwt worker ready')
-      await own.waitFor('both workers ready', () => lines().length === 2)
+      await own.waitFor('both workers ready', () => ready().length === 2)
+    } catch (err) {
+      await own.stop()
+      throw err
+    }
+    return { own, ready }
+  }
+
+  test('a young generation size the user gave in NODE_OPTIONS is left to Node', async () => {
+    const { own } = await twoWorkers({ NODE_OPTIONS: '--max-semi-space-size=8' })
+    try {
       const argvs = workerArgv(own)
       assert.equal(argvs.length, 2)
       for (const argv of argvs)
@@ -281,15 +295,10 @@ describe('--workers: real processes sharing the listener', () => {
   })
 
   test('a pool size the user set reaches every worker as it is', async () => {
-    const own = new Running(
-      ['--config', file, '--workers', '2', '--listen', '127.0.0.1:0', '--admin-listen', 'off'],
-      { env: { UV_THREADPOOL_SIZE: '3' } },
-    )
+    const { own, ready } = await twoWorkers({ UV_THREADPOOL_SIZE: '3' })
     try {
-      const lines = () => own.lines.filter((l) => l.msg === 'kong-upstream-jwt worker ready')
-      await own.waitFor('both workers ready', () => lines().length === 2)
       assert.deepEqual(
-        lines().map((l) => l.threadpool),
+        ready().map((l) => l.threadpool),
         [3, 3],
       )
     } finally {

@@ -60,7 +60,8 @@ describe('bin/kong-upstream-jwt.cjs: the thread pool', () => {
   }
 
   test('unset: one thread per core the event loop leaves free, 1 to 4, and the pool has them', async () => {
-    const expected = Math.min(4, Math.max(1, availableParallelism() - 1))
+    // The bin repeats workerThreadPoolSize(1, cores) (it cannot load it): the two must agree.
+    const expected = workerThreadPoolSize(1, availableParallelism())
     const [auto, one, four] = await Promise.all([run(), run('1'), run('4')])
     assert.equal(auto.size, String(expected))
     assert.equal(auto.chosen, 'chosen', 'marked, so that the primary sizes its workers')

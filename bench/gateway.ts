@@ -20,7 +20,8 @@
  *   BENCH_CPU_PROF=dir   runs the gateway with --cpu-prof into dir (one .cpuprofile per process)
  *   BENCH_GATEWAY_ARGS='--log-level warn'   extra gateway flags
  *   BENCH_GATEWAY_VARIANTS='|--sign-on pool'   gateways with other flags in the same run (A/B):
- *     flag sets separated by `|`, one gateway per set and worker count (the empty set: as is)
+ *     flag sets separated by `|`, one gateway per set and worker count (the empty set: as is);
+ *     a word NAME=value goes into that gateway's environment (`|UV_THREADPOOL_SIZE=2`)
  * Installs nginx and wrk with apt-get when they are missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
@@ -58,9 +59,20 @@ const CPU_PROF = process.env.BENCH_CPU_PROF
 // Extra gateway flags, e.g. BENCH_GATEWAY_ARGS='--log-level warn' to see what the access log costs.
 const GATEWAY_ARGS = process.env.BENCH_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? []
 // Flag sets compared within one run, where drift hits all alike: runs apart differ by ±20 %.
+// A word of the form NAME=value (upper case) is set in that gateway's environment instead.
+const ENV_WORD = /^[A-Z_][A-Z0-9_]*=/
 const VARIANTS = (process.env.BENCH_GATEWAY_VARIANTS ?? '')
   .split('|')
   .map((v) => v.split(' ').filter(Boolean))
+  .map((words) => ({
+    words,
+    flags: words.filter((w) => !ENV_WORD.test(w)),
+    env: Object.fromEntries(
+      words
+        .filter((w) => ENV_WORD.test(w))
+        .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+    ),
+  }))
 // The gateway as users run it: the built CLI (npm run build), not the sources through tsx, whose
 // esbuild transform adds a `__name` call for every named function made per request.
 // Through the binary, which sizes libuv's thread pool before Node starts it.
@@ -137,8 +149,11 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   })
 }
 
-/** CPU milliseconds (user and system) of `pid` and all its descendants, from /proc. */
-function treeCpuMs(pid: number): { user: number; system: number } {
+/**
+ * CPU milliseconds (user and system) of `pid` and all its descendants, from /proc, and of it
+ * the processes' main threads (the event loops; the rest is libuv's pool and V8's helpers).
+ */
+function treeCpuMs(pid: number): { user: number; system: number; main: number } {
   const parent = new Map<number, number>()
   const ticks = new Map<number, [number, number]>()
   for (const name of readdirSync('/proc')) {
@@ -153,15 +168,21 @@ function treeCpuMs(pid: number): { user: number; system: number } {
   }
   let user = 0
   let system = 0
+  let main = 0
   for (const [p, [u, s]] of ticks) {
     let q: number | undefined = p
     while (q !== undefined && q > 1 && q !== pid) q = parent.get(q)
     if (q === pid) {
       user += u
       system += s
+      try {
+        const stat = readFileSync(`/proc/${p}/task/${p}/stat`, 'utf8')
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        main += Number(f[11]) + Number(f[12])
+      } catch {}
     }
   }
-  return { user: user * TICK_MS, system: system * TICK_MS }
+  return { user: user * TICK_MS, system: system * TICK_MS, main: main * TICK_MS }
 }
 
 interface Sample {
@@ -169,6 +190,7 @@ interface Sample {
   p99: number
   cpu: number // ms per request, user + system
   system: number // of which in the kernel
+  main: number // of which on the processes' main threads
 }
 
 function wrk(url: string, post: boolean, dir: string, pid: number, seconds = DURATION): Sample {
@@ -209,6 +231,7 @@ function wrk(url: string, post: boolean, dir: string, pid: number, seconds = DUR
     p99,
     cpu: (after.user - before.user + system) / requests,
     system: system / requests,
+    main: (after.main - before.main) / requests,
   }
 }
 
@@ -432,10 +455,10 @@ try {
     for (const variant of VARIANTS)
       for (const workers of WORKERS) {
         const port = await freePort()
-        const tag = `${alg}-${workers}${variant.join('').replace(/[^\w-]+/g, '')}`
+        const tag = `${alg}-${workers}${variant.words.join('').replace(/[^\w-]+/g, '')}`
         const name =
           (WORKERS.length > 1 ? `kong-upstream-jwt, ${workers} worker(s)` : 'kong-upstream-jwt') +
-          (variant.length ? ` ${variant.join(' ')}` : '')
+          (variant.words.length ? ` ${variant.words.join(' ')}` : '')
         const child = await start(
           process.execPath,
           [
@@ -457,10 +480,11 @@ try {
             '--workers',
             String(workers),
             ...GATEWAY_ARGS,
-            ...variant,
+            ...variant.flags,
           ],
           port,
           join(dir, `gateway-${tag}`),
+          { ...process.env, ...variant.env },
         )
         children.push(child)
         gateways.push({ child, port, log: join(dir, `gateway-${tag}.out`), name })
@@ -539,14 +563,17 @@ try {
     }
     // Where the CPU goes, in the server's code or in the kernel (system calls, wake-ups):
     // the signing servers differ more in one than in the other.
-    console.log('  CPU per request, user + system µs (medians):')
+    console.log(
+      '  CPU per request, user + system µs (medians), and on the main threads (the event loops)',
+    )
     for (const s of servers) {
       if (!s.signs) continue
       const cells = ['POST', 'GET'].map((verb) => {
         const xs = samples.get(`${verb} ${s.name}`)!
         const user = median(xs.map((x) => x.cpu - x.system)) * 1000
         const system = median(xs.map((x) => x.system)) * 1000
-        return `${verb} ${user.toFixed(0)} + ${system.toFixed(0)}`
+        const main = median(xs.map((x) => x.main)) * 1000
+        return `${verb} ${user.toFixed(0)} + ${system.toFixed(0)} (loop ${main.toFixed(0)})`
       })
       console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
     }

@@ -3,7 +3,8 @@
  * against the fixed-shape writer (`writeAccessLine`), both into the same batched pino
  * destination on /dev/null, and the writer into an AccessBatch as `gatewayLogger` sets it up;
  * and the request metrics alone, prom-client's children against the
- * kept series. CPU per call, printed by mitata. Then gatewayLogger's batch size, 4 KiB against
+ * kept series; and the line's millisecond figures, the double's shortest decimal against
+ * integer hundredths. CPU per call, printed by mitata. Then gatewayLogger's batch size, 4 KiB against
  * 16 KiB, into a real file: CPU per line of the whole process.
  *
  *   node --import tsx bench/access-line.ts
@@ -15,7 +16,7 @@ import { bench, do_not_optimize, run, summary } from 'mitata'
 import { pino } from 'pino'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { AccessBatch, accessBatchKey } from '../src/gateway/access-batch.js'
-import { accessMembers, writeAccessLine } from '../src/gateway/access-line.js'
+import { accessMembers, hundredths, writeAccessLine } from '../src/gateway/access-line.js'
 import type { Exchange } from '../src/gateway/exchange.js'
 import { GatewayMetrics } from '../src/gateway/metrics.js'
 import { accessRecord } from '../src/gateway/steps/log.js'
@@ -98,6 +99,20 @@ summary(() => {
     metrics.recordUpstream('orders-svc', 0.0012)
     metrics.signing.observe(0.00002)
     do_not_optimize(metrics)
+  })
+})
+
+// The line's three millisecond figures, each a different fraction in real traffic (a fixed
+// one would hit V8's number-to-string cache): the double's shortest decimal against the
+// integer hundredths.
+const millis = Array.from({ length: 4096 }, () => Math.random() * 40)
+let m = 0
+summary(() => {
+  bench('milliseconds: String(Math.round(ms * 100) / 100)', () => {
+    do_not_optimize(String(Math.round(millis[m++ & 4095]! * 100) / 100))
+  })
+  bench('milliseconds: hundredths(ms)', () => {
+    do_not_optimize(hundredths(millis[m++ & 4095]!))
   })
 })
 await run()

@@ -48,9 +48,30 @@ export function jsonString(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`
 }
 
-const round = (ms: number) => Math.round(ms * 100) / 100
-
 const num = (n: number) => (Number.isFinite(n) ? String(n) : 'null')
+
+/**
+ * `num(Math.round(ms * 100) / 100)`, the milliseconds of the access line as pino writes them,
+ * from the integer hundredths: an integer's decimal string is a cached small-integer
+ * conversion, where a fraction's takes V8's shortest-round-trip search (three per line).
+ * The two agree for hundredths below 2^46 (22 years), where the double nearest `c / 100` is
+ * printed as the exact `c / 100` (its spacing is far below 0.01, so no shorter decimal maps to
+ * it); beyond that, and for negative or non-finite values, it defers to `num`.
+ *
+ * @example
+ * ```ts
+ * hundredths(1.2049) // '1.2'
+ * ```
+ */
+export function hundredths(ms: number): string {
+  const c = Math.round(ms * 100)
+  if (!(c >= 0 && c < 2 ** 46)) return num(c / 100)
+  const whole = Math.floor(c / 100)
+  const f = c - whole * 100
+  if (f === 0) return `${whole}`
+  if (f % 10 === 0) return `${whole}.${f / 10}`
+  return f < 10 ? `${whole}.0${f}` : `${whole}.${f}`
+}
 
 /**
  * The access-log record of one request as the JSON members pino would write for
@@ -63,9 +84,9 @@ export function accessMembers(x: Exchange, latencyMs: number): string {
   if (x.routeName) s += `,"route":${jsonString(x.routeName)}`
   if (x.serviceName) s += `,"service":${jsonString(x.serviceName)}`
   if (x.consumerName !== undefined) s += `,"consumer":${jsonString(x.consumerName)}`
-  s += `,"status":${num(x.status)},"latency_ms":${num(round(latencyMs))}`
-  if (x.signMs !== undefined) s += `,"signing_ms":${num(round(x.signMs))}`
-  if (x.upstreamMs !== undefined) s += `,"upstream_ms":${num(round(x.upstreamMs))}`
+  s += `,"status":${num(x.status)},"latency_ms":${hundredths(latencyMs)}`
+  if (x.signMs !== undefined) s += `,"signing_ms":${hundredths(x.signMs)}`
+  if (x.upstreamMs !== undefined) s += `,"upstream_ms":${hundredths(x.upstreamMs)}`
   const size = x.body?.digest.size
   if (size !== undefined) s += `,"body_bytes":${num(size)}`
   const jti = x.token?.claims.jti ?? x.nonce

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { type Logger, pino } from 'pino'
-import { jsonString, writeAccessLine } from '../../src/gateway/access-line.js'
+import { hundredths, jsonString, writeAccessLine } from '../../src/gateway/access-line.js'
 import type { Exchange } from '../../src/gateway/exchange.js'
 import { GatewayMetrics } from '../../src/gateway/metrics.js'
 import { accessRecord, log } from '../../src/gateway/steps/log.js'
@@ -63,6 +63,37 @@ describe('access line writer', () => {
       const s = `a${String.fromCharCode(c)}b`
       assert.equal(jsonString(s), JSON.stringify(s), `U+${c.toString(16)}`)
     }
+  })
+
+  test('hundredths writes the number JSON.stringify writes for the rounded milliseconds', () => {
+    const pino = (ms: number) => JSON.stringify(Math.round(ms * 100) / 100) ?? 'null'
+    const check = (ms: number) => assert.equal(hundredths(ms), pino(ms), String(ms))
+    for (let c = 0; c < 300_000; c++) check(c / 100)
+    for (let i = 0; i < 200_000; i++) check(Math.random() * 10 ** (i % 12))
+    for (const ms of [
+      0,
+      -0,
+      0.004999,
+      0.005,
+      0.015,
+      1.005,
+      1.2049,
+      9.995,
+      99.995,
+      -0.004,
+      -1.5,
+      -1234.567,
+      2 ** 44,
+      2 ** 46 / 100,
+      2 ** 46 / 100 - 0.01,
+      2 ** 53,
+      1e21,
+      Number.MAX_VALUE,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ])
+      check(ms)
   })
 
   test('writes the very line pino writes for the access record, with hostile values', () => {

@@ -160,7 +160,7 @@ export const ERRORS = {
     class: 'TokenExpiredError',
     status: 401,
     description:
-      "`exp` has passed, or the token is older than `maxTokenAge`, or an HTTP Message Signature's `expires` has passed",
+      "`exp` has passed, or the token is older than `maxTokenAge`, or an HTTP Message Signature's `expires` has passed or its `created` is older than `maxTokenAge`",
   },
   ERR_TOKEN_NOT_YET_VALID: {
     class: 'TokenNotYetValidError',
@@ -460,11 +460,11 @@ export class CertificateError extends VerificationError {
 }
 
 /**
- * `exp` (or `maxTokenAge`) has passed, or an HTTP Message Signature's `expires`
- * (`ERR_TOKEN_EXPIRED`).
+ * `exp` (or `maxTokenAge`) has passed, or an HTTP Message Signature's `expires` (or its
+ * `created` is older than `maxTokenAge`) (`ERR_TOKEN_EXPIRED`).
  */
 export class TokenExpiredError extends VerificationError {
-  constructor(message: string, claim: 'exp' | 'iat' | 'expires') {
+  constructor(message: string, claim: 'exp' | 'iat' | 'expires' | 'created') {
     super('ERR_TOKEN_EXPIRED', message, { claim })
   }
 }

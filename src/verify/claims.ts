@@ -14,7 +14,11 @@ export interface ClaimsPolicy {
   readonly audience?: Audience | null | undefined
   /** Leeway for exp, nbf and iat; default 30 s. */
   readonly clockTolerance?: number | undefined
-  /** Refuse tokens issued more than this many seconds ago (needs `iat`). */
+  /**
+   * Refuse tokens issued more than this many seconds ago (needs `iat`); in the modes with an
+   * HTTP Message Signature, also signatures `created` longer ago than this, whatever their
+   * `expires` says.
+   */
   readonly maxTokenAge?: number | undefined
   /** Claims that must be present (besides exp and jti, which always must). */
   readonly requiredClaims?: readonly string[] | undefined

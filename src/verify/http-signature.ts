@@ -52,6 +52,11 @@ export interface HttpSignatureCheck {
   readonly tag: string | undefined
   readonly nowMs: number
   readonly toleranceMs: number
+  /**
+   * Refuse signatures `created` longer ago than this (the verifier's `maxTokenAge`), so a
+   * signer's far-off `expires` does not decide alone how long a captured request replays.
+   */
+  readonly maxAgeMs?: number | undefined
   /** RFC 9421 names allowed. */
   readonly algorithms: ReadonlySet<string>
   /** The digest of the body received. */
@@ -263,6 +268,15 @@ export async function checkHttpSignature(
   }
   if (expires * 1000 <= check.nowMs - check.toleranceMs) {
     throw new TokenExpiredError('signature has expired ("expires" has passed)', 'expires')
+  }
+  if (
+    check.maxAgeMs !== undefined &&
+    check.nowMs - created * 1000 > check.maxAgeMs + check.toleranceMs
+  ) {
+    throw new TokenExpiredError(
+      `signature is older than ${check.maxAgeMs / 1000} s ("created")`,
+      'created',
+    )
   }
   let base: string
   try {

@@ -308,6 +308,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       label: signatureLabel,
       tag: signatureTag,
       toleranceMs,
+      maxAgeMs: options.maxTokenAge === undefined ? undefined : options.maxTokenAge * 1000,
       algorithms: httpAlgorithms,
       digest,
       alsoRequired: request.headers['content-type'] !== undefined ? ['content-type'] : [],

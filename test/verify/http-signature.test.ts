@@ -237,6 +237,13 @@ describe('verifier: HTTP Message Signatures', () => {
     assert.ok(
       await sigVerifier({ clock: () => Date.now() + 80_000 }).verify(await received(sigSigner)),
     )
+    // maxTokenAge bounds the age from `created`, whatever `expires` allows (60 s here).
+    const aged = (ms: number) => sigVerifier({ maxTokenAge: 10, clock: () => Date.now() + ms })
+    await refused(aged(45_000).verify(await received(sigSigner)), 'ERR_TOKEN_EXPIRED', 'created')
+    assert.ok(await aged(35_000).verify(await received(sigSigner)))
+    assert.ok(
+      await sigVerifier({ clock: () => Date.now() + 45_000 }).verify(await received(sigSigner)),
+    )
     const other = await writeKeys(dir, 'EdDSA', { name: 'other' })
     await refused(
       createVerifier({

@@ -162,13 +162,14 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   // Workers that said they are ready (every listener open, message handlers installed): the
   // live ones. With --listen-ssl a worker has two listeners, and cluster's 'listening' events
   // do not tell them apart, so the worker's own word is what counts.
-  const started = new Set<Worker>()
+  // When each said so: a replacement that dies soon after is restarted with a backoff (below),
+  // whose 'exit' listener forgets the worker.
+  const readyAt = new Map<Worker, number>()
   cluster.on('message', (worker, message: FromWorker) => {
-    if (message?.kup === 'ready') started.add(worker)
+    if (message?.kup === 'ready') readyAt.set(worker, Date.now())
     else if (message && typeof message.kup === 'string') waiting.get(message.id)?.(message)
   })
-  cluster.on('exit', (worker) => started.delete(worker))
-  const alive = () => [...started].filter((w) => w.isConnected())
+  const alive = () => [...readyAt.keys()].filter((w) => w.isConnected())
   // A message to a worker that is leaving fails with EPIPE; that must not stop the primary
   // (prom-client's aggregator sends without a callback).
   cluster.on('fork', (worker) =>
@@ -251,10 +252,6 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   // worker that cannot start is not forked again and again at full speed.
   let quickDeaths = 0
   let restartTimer: NodeJS.Timeout | undefined
-  const readyAt = new Map<Worker, number>()
-  cluster.on('message', (worker, message: FromWorker) => {
-    if (message?.kup === 'ready') readyAt.set(worker, Date.now())
-  })
   cluster.on('exit', (worker, code, signal) => {
     const since = readyAt.get(worker)
     readyAt.delete(worker)
@@ -383,7 +380,7 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
                 if (w.isDead()) return resolve()
                 w.once('exit', () => resolve())
                 // Still starting (a replacement): nothing in flight, and no handler for the message.
-                if (!started.has(w)) return void w.process.kill('SIGTERM')
+                if (!readyAt.has(w)) return void w.process.kill('SIGTERM')
                 const killer = setTimeout(
                   () => w.process.kill('SIGKILL'),
                   (options.drainTimeout ?? 10_000) + 5000,

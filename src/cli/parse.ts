@@ -508,7 +508,7 @@ function program(set: (command: CliCommand) => void, out: { text: string }): Com
     )
     .option(
       '--max-token-age <seconds>',
-      'refuse tokens issued longer ago (needs iat)',
+      "refuse tokens issued longer ago (the JWT's iat, a signature's created)",
       positiveOrZero,
     )
     .option('--legacy-x5c', "accept the original plugin's base64url x5c")

@@ -269,15 +269,6 @@ export async function checkHttpSignature(
   if (expires * 1000 <= check.nowMs - check.toleranceMs) {
     throw new TokenExpiredError('signature has expired ("expires" has passed)', 'expires')
   }
-  if (
-    check.maxAgeMs !== undefined &&
-    check.nowMs - created * 1000 > check.maxAgeMs + check.toleranceMs
-  ) {
-    throw new TokenExpiredError(
-      `signature is older than ${check.maxAgeMs / 1000} s ("created")`,
-      'created',
-    )
-  }
   let base: string
   try {
     base = signatureBase(list, {
@@ -305,6 +296,17 @@ export async function checkHttpSignature(
     }
   }
   if (!alg) throw new SignatureInvalidError('HTTP Message Signature does not verify')
+  // After the signature, as the JWT's `iat`: the message names the verifier's setting, which
+  // a sender without a key has no business learning.
+  if (
+    check.maxAgeMs !== undefined &&
+    check.nowMs - created * 1000 > check.maxAgeMs + check.toleranceMs
+  ) {
+    throw new TokenExpiredError(
+      `signature is older than ${check.maxAgeMs / 1000} s ("created")`,
+      'created',
+    )
+  }
   // The header is authenticated now; it must describe the body that arrived.
   let digests: ReadonlyMap<string, Buffer>
   try {

@@ -161,13 +161,14 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
   const waiting = new Map<number, (message: FromWorker) => void>()
   // Workers that said they are ready (every listener open, message handlers installed): the
   // live ones. With --listen-ssl a worker has two listeners, and cluster's 'listening' events
-  // do not tell them apart, so the worker's own word is what counts.
-  // When each said so: a replacement that dies soon after is restarted with a backoff (below),
-  // whose 'exit' listener forgets the worker.
+  // do not tell them apart, so the worker's own word is what counts. Kept with when it said so:
+  // a worker that dies soon after is replaced with a backoff (below), whose 'exit' listener
+  // forgets it (a 'ready' handled after the worker died is not taken).
   const readyAt = new Map<Worker, number>()
   cluster.on('message', (worker, message: FromWorker) => {
-    if (message?.kup === 'ready') readyAt.set(worker, Date.now())
-    else if (message && typeof message.kup === 'string') waiting.get(message.id)?.(message)
+    if (message?.kup === 'ready') {
+      if (!worker.isDead()) readyAt.set(worker, Date.now())
+    } else if (message && typeof message.kup === 'string') waiting.get(message.id)?.(message)
   })
   const alive = () => [...readyAt.keys()].filter((w) => w.isConnected())
   // A message to a worker that is leaving fails with EPIPE; that must not stop the primary

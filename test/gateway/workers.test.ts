@@ -102,6 +102,8 @@ describe('--workers: real processes sharing the listener', () => {
   let upstream: TestUpstream
   let file: string
   let gw: Running
+  let readySince: number
+  let startedWith: number[]
   let proxy: string
   let admin: string
   const config = (paths: string[]) => ({
@@ -147,6 +149,8 @@ describe('--workers: real processes sharing the listener', () => {
       { env: { UV_THREADPOOL_SIZE: '9', KONG_UPSTREAM_JWT_THREADPOOL: 'chosen' } },
     )
     const ready = await gw.waitFor('primary ready', (l) => l.workers === 2 && !!l.admin)
+    readySince = Date.now()
+    startedWith = gw.workerPids()
     proxy = ready.proxy!
     admin = ready.admin!
     // --sign-on auto: a worker per core (or more) signs quick keys on its loop; a free core for
@@ -397,6 +401,36 @@ describe('--workers: real processes sharing the listener', () => {
     }
     assert.equal(workers, 2)
     assert.ok(!gw.workerPids().includes(victim))
+  })
+
+  test('a worker the gateway started, dying after 10 s of service, is replaced at once', async () => {
+    // The restart backoff counts deaths within 10 s of a worker's ready message as quick ones;
+    // the workers started with the gateway have a ready time too, so the death of one that
+    // served longer resets the count (before, it counted as quick: the test before this one
+    // killed the other, so this death would have waited 250 ms).
+    const survivor = startedWith.find((pid) => gw.workerPids().includes(pid))
+    assert.ok(survivor, 'one of the first two workers still runs')
+    const wait = readySince + 10_500 - Date.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    const deaths = () =>
+      gw.lines.filter((l) => /worker died/.test(l.msg)) as Array<Line & { restart_in_ms: number }>
+    const seen = deaths().length
+    process.kill(survivor, 'SIGKILL')
+    await gw.waitFor('worker died', () => deaths().length > seen)
+    assert.deepEqual(
+      deaths()
+        .slice(seen)
+        .map((l) => l.restart_in_ms),
+      [0],
+    )
+    const end = Date.now() + 30_000
+    let workers = 0
+    while (Date.now() < end) {
+      workers = JSON.parse((await get(`${admin}/status`)).body).workers
+      if (workers === 2 && !gw.workerPids().includes(survivor)) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.equal(workers, 2)
   })
 
   test('SIGTERM drains every worker, then the primary exits 0', async () => {

@@ -564,7 +564,7 @@ try {
     // Where the CPU goes, in the server's code or in the kernel (system calls, wake-ups):
     // the signing servers differ more in one than in the other.
     console.log(
-      '  CPU per request, user + system µs (medians), and on the main threads (the event loops)',
+      '  CPU per request, user + system µs (medians), and on the main threads (the event loops):',
     )
     for (const s of servers) {
       if (!s.signs) continue

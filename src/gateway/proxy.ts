@@ -106,7 +106,8 @@ export function createProxyHandler(ctx: ProxyContext) {
   const signed = (x: Exchange, err: Error | undefined) =>
     err ? finish(x, err) : forward(x, forwardContext, forwarded)
   const bodyTaken = (x: Exchange, err: Error | undefined) => {
-    if (err) return finish(x, err)
+    // A client gone by now gets no signature: there is nobody to forward for.
+    if (err || x.aborted) return finish(x, err)
     const body = x.body!
     ctx.metrics.bytesHashed.inc(body.digest.size)
     if (body.file) ctx.metrics.spooled.inc()

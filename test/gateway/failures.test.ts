@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { pbkdf2 } from 'node:crypto'
 import { once } from 'node:events'
 import { connect, type Server } from 'node:net'
 import { after, before, describe, test } from 'node:test'
@@ -209,5 +210,75 @@ describe('failures reported as what they are', () => {
     } finally {
       upstream.delay = 0
     }
+  })
+})
+
+describe('a client that leaves while its request is signed', () => {
+  let dir: string
+  let pki: Pki
+  let upstream: TestUpstream
+  let gateway: Gateway
+  const log = capture()
+
+  before(async () => {
+    dir = await makeTempDir()
+    pki = await makePki(dir)
+    upstream = await startUpstream()
+    gateway = await startGateway({
+      config: {
+        _format_version: '3.0',
+        services: [{ name: 'ok', url: upstream.url, routes: [{ name: 'ok', paths: ['/ok'] }] }],
+        plugins: [
+          {
+            name: 'kong-upstream-jwt',
+            config: {
+              private_key_location: pki.files.key,
+              public_key_location: pki.files.chain,
+              algorithm: 'ES256',
+            },
+          },
+        ],
+      },
+      listen: { host: '127.0.0.1', port: 0 },
+      adminListen: false,
+      logger: log.logger,
+      env: {},
+      // On libuv's pool, which the test holds busy, so the client is gone before the token is.
+      signOn: 'pool',
+    })
+  })
+  after(async () => {
+    await gateway?.close()
+    await upstream?.close()
+    await removeDir(dir)
+  })
+
+  test('is not forwarded (499), and holds no upstream connection: close() does not wait on one', async () => {
+    // Every pool thread busy for a while: the signature queues behind these jobs.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+    const busy = Array.from(
+      { length: threads },
+      () =>
+        new Promise((resolve, reject) =>
+          pbkdf2('x', 'salt', 400_000, 32, 'sha256', (err) => (err ? reject(err) : resolve(null))),
+        ),
+    )
+    const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1')
+    await once(socket, 'connect')
+    socket.end('GET /ok/left HTTP/1.1\r\nhost: x\r\n\r\n')
+    socket.on('data', () => {}).on('error', () => {})
+    const line = await requestLine(log.lines, '/ok/left')
+    assert.equal(line.status, 499)
+    await Promise.all(busy)
+    // The signature has come back by now; nothing may reach the upstream for a client gone.
+    await new Promise((r) => setTimeout(r, 200))
+    assert.deepEqual(
+      upstream.seen.filter((s) => s.url.includes('left')),
+      [],
+      'forwarded for a client that had left',
+    )
+    const started = Date.now()
+    await gateway.close()
+    assert.ok(Date.now() - started < 2000, `close() took ${Date.now() - started} ms`)
   })
 })

@@ -30,6 +30,13 @@ export function forward(
   ctx: ForwardContext,
   done: (x: Exchange, err: Error | undefined) => void,
 ): void {
+  // The client left while the body was read or the token signed (on the thread pool): there
+  // is nobody to answer, and an upstream response would be written to a closed response,
+  // whose 'drain' never comes, holding its upstream connection paused for good.
+  if (x.aborted) {
+    done(x, undefined)
+    return
+  }
   const { req } = x
   const { route, upstreamPath } = x.match!
   const service = route.service

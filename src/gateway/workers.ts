@@ -382,10 +382,14 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
                 w.once('exit', () => resolve())
                 // Still starting (a replacement): nothing in flight, and no handler for the message.
                 if (!readyAt.has(w)) return void w.process.kill('SIGTERM')
-                const killer = setTimeout(
-                  () => w.process.kill('SIGKILL'),
-                  (options.drainTimeout ?? 10_000) + 5000,
-                )
+                const grace = (options.drainTimeout ?? 10_000) + 5000
+                const killer = setTimeout(() => {
+                  log.error(
+                    { worker: w.id, worker_pid: w.process.pid, waited_ms: grace },
+                    'worker did not stop after its drain; killing it',
+                  )
+                  w.process.kill('SIGKILL')
+                }, grace)
                 killer.unref()
                 // Already leaving on its own signal (a group SIGTERM): nothing to tell it.
                 if (w.isConnected())

@@ -70,7 +70,10 @@ const VARIANTS = (process.env.BENCH_GATEWAY_VARIANTS ?? '')
     env: Object.fromEntries(
       words
         .filter((w) => ENV_WORD.test(w))
-        .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+        .map((w) => {
+          const eq = w.indexOf('=')
+          return [w.slice(0, eq), w.slice(eq + 1)]
+        }),
     ),
   }))
 // The gateway as users run it: the built CLI (npm run build), not the sources through tsx, whose
@@ -150,6 +153,15 @@ function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
+ * The fields of a /proc `stat` file after the command name, which may hold spaces: state(0)
+ * ppid(1) ... utime(11) stime(12).
+ */
+function statFields(path: string): string[] {
+  const stat = readFileSync(path, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/**
  * CPU milliseconds (user and system) of `pid` and all its descendants, from /proc, and of it
  * the processes' main threads (the event loops; the rest is libuv's pool and V8's helpers).
  */
@@ -159,9 +171,7 @@ function treeCpuMs(pid: number): { user: number; system: number; main: number } 
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      // Fields after the command name, which may hold spaces: state ppid ... utime(14) stime(15)
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const f = statFields(`/proc/${name}/stat`)
       parent.set(Number(name), Number(f[1]))
       ticks.set(Number(name), [Number(f[11]), Number(f[12])])
     } catch {} // the process ended while we read
@@ -176,8 +186,7 @@ function treeCpuMs(pid: number): { user: number; system: number; main: number } 
       user += u
       system += s
       try {
-        const stat = readFileSync(`/proc/${p}/task/${p}/stat`, 'utf8')
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        const f = statFields(`/proc/${p}/task/${p}/stat`)
         main += Number(f[11]) + Number(f[12])
       } catch {}
     }
@@ -257,8 +266,7 @@ const files = new Map<string, string>()
 function serverState(url: string, pid: number): string {
   let state = 'gone'
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] === 'Z' ? 'exited' : 'running'
+    state = statFields(`/proc/${pid}/stat`)[0] === 'Z' ? 'exited' : 'running'
   } catch {}
   const base = files.get(url)
   const err = base ? readFileSync(`${base}.err`, 'utf8').slice(-2000) : ''

@@ -11,6 +11,7 @@ import { startGateway } from '../../src/gateway/gateway.js'
 import { upstreamJwt, upstreamJwtOf } from '../../src/verify/adapters/node.js'
 import { makePki } from '../../testing/pki.js'
 import { tempDir } from '../../testing/tmp.js'
+import { signingPlugin } from '../helpers/gateway-io.js'
 
 test('gateway → verifying upstream: strip_path, service path, query and body all bound and verified', async (t) => {
   const dir = await tempDir(t)
@@ -44,18 +45,7 @@ test('gateway → verifying upstream: strip_path, service path, query and body a
           routes: [{ name: 'api', paths: ['/api'] }],
         },
       ],
-      plugins: [
-        {
-          name: 'kong-upstream-jwt',
-          config: {
-            private_key_location: pki.files.key,
-            public_key_location: pki.files.chain,
-            algorithm: 'ES256',
-            issuer: 'edge',
-            bind_request: true,
-          },
-        },
-      ],
+      plugins: [signingPlugin(pki, { issuer: 'edge', bind_request: true })],
     },
     listen: { host: '127.0.0.1', port: 0 },
     adminListen: false,

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { type Gateway, startGateway } from '../../src/gateway/gateway.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { capture, raw, rawUpstream, requestLine } from '../helpers/gateway-io.js'
+import { capture, raw, rawUpstream, requestLine, signingPlugin } from '../helpers/gateway-io.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 async function counted(gateway: Gateway, route: string, status: number): Promise<number> {
@@ -65,16 +65,7 @@ describe('failures reported as what they are', () => {
             routes: [{ name: 'nxdomain', paths: ['/nxdomain'] }],
           },
         ],
-        plugins: [
-          {
-            name: 'kong-upstream-jwt',
-            config: {
-              private_key_location: pki.files.key,
-              public_key_location: pki.files.chain,
-              algorithm: 'ES256',
-            },
-          },
-        ],
+        plugins: [signingPlugin(pki)],
       },
       listen: { host: '127.0.0.1', port: 0 },
       adminListen: false,
@@ -228,16 +219,7 @@ describe('a client that leaves while its request is signed', () => {
       config: {
         _format_version: '3.0',
         services: [{ name: 'ok', url: upstream.url, routes: [{ name: 'ok', paths: ['/ok'] }] }],
-        plugins: [
-          {
-            name: 'kong-upstream-jwt',
-            config: {
-              private_key_location: pki.files.key,
-              public_key_location: pki.files.chain,
-              algorithm: 'ES256',
-            },
-          },
-        ],
+        plugins: [signingPlugin(pki)],
       },
       listen: { host: '127.0.0.1', port: 0 },
       adminListen: false,

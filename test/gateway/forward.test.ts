@@ -8,7 +8,7 @@ import { hopByHop } from '../../src/gateway/forwarding.js'
 import { type Gateway, startGateway } from '../../src/gateway/gateway.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
-import { capture, rawUpstream, requestLine } from '../helpers/gateway-io.js'
+import { capture, rawUpstream, requestLine, signingPlugin } from '../helpers/gateway-io.js'
 
 const BIG = 8 * 1024 * 1024
 
@@ -118,16 +118,7 @@ describe('forwarding: the upstream response as the client gets it', () => {
             routes: [{ name: 'endless', paths: ['/endless'] }],
           },
         ],
-        plugins: [
-          {
-            name: 'kong-upstream-jwt',
-            config: {
-              private_key_location: pki.files.key,
-              public_key_location: pki.files.chain,
-              algorithm: 'ES256',
-            },
-          },
-        ],
+        plugins: [signingPlugin(pki)],
       },
       listen: { host: '127.0.0.1', port: 0 },
       adminListen: false,

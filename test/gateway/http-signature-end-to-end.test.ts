@@ -14,6 +14,7 @@ import { startGateway } from '../../src/gateway/gateway.js'
 import { upstreamJwt, upstreamJwtOf } from '../../src/verify/adapters/node.js'
 import { makePki } from '../../testing/pki.js'
 import { tempDir } from '../../testing/tmp.js'
+import { signingPlugin } from '../helpers/gateway-io.js'
 
 type Tamper = 'none' | 'body' | 'method' | 'path' | 'query' | 'header'
 
@@ -75,19 +76,7 @@ test('gateway (both) → tampering hop → verifying upstream (both)', async (t)
           routes: [{ name: 'api', paths: ['/api'] }],
         },
       ],
-      plugins: [
-        {
-          name: 'kong-upstream-jwt',
-          config: {
-            private_key_location: pki.files.key,
-            public_key_location: pki.files.chain,
-            algorithm: 'ES256',
-            issuer: 'edge',
-            bind_request: true,
-            signature_mode: 'both',
-          },
-        },
-      ],
+      plugins: [signingPlugin(pki, { issuer: 'edge', bind_request: true, signature_mode: 'both' })],
     },
     listen: { host: '127.0.0.1', port: 0 },
     adminListen: false,

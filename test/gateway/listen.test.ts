@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import { startGateway } from '../../src/gateway/gateway.js'
 import { makePki } from '../../testing/pki.js'
 import { tempDir } from '../../testing/tmp.js'
+import { signingPlugin } from '../helpers/gateway-io.js'
 
 test('a listen address in use is a clear error naming it', async (t) => {
   const dir = await tempDir(t)
@@ -18,16 +19,7 @@ test('a listen address in use is a clear error naming it', async (t) => {
       config: {
         _format_version: '3.0',
         services: [{ name: 's', url: 'http://127.0.0.1:9', routes: [{ paths: ['/'] }] }],
-        plugins: [
-          {
-            name: 'kong-upstream-jwt',
-            config: {
-              private_key_location: pki.files.key,
-              public_key_location: pki.files.chain,
-              algorithm: 'ES256',
-            },
-          },
-        ],
+        plugins: [signingPlugin(pki)],
       },
       listen: { host: '127.0.0.1', port },
       adminListen: false,

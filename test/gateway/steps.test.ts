@@ -21,6 +21,7 @@ import { sign } from '../../src/gateway/steps/sign.js'
 import { takeInBody } from '../../src/gateway/steps/take-in-body.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { signingPlugin } from '../helpers/gateway-io.js'
 
 /**
  * Each step alone, on real requests: a real server hands each request to `step`, which runs one
@@ -55,17 +56,7 @@ describe('gateway steps, each on its own', () => {
           },
         ],
         consumers: [{ username: 'alice', keyauth_credentials: [{ key: 'alice-key' }] }],
-        plugins: [
-          {
-            name: 'kong-upstream-jwt',
-            config: {
-              private_key_location: pki.files.key,
-              public_key_location: pki.files.chain,
-              algorithm: 'ES256',
-              issuer: 'gw',
-            },
-          },
-        ],
+        plugins: [signingPlugin(pki, { issuer: 'gw' })],
       }),
       { env: {} },
     )

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { replacementListenArgs } from '../../src/gateway/workers.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
+import { signingPlugin } from '../helpers/gateway-io.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -115,16 +116,7 @@ describe('--workers: real processes sharing the listener', () => {
         routes: paths.map((p, i) => ({ name: `r${i}`, paths: [p] })),
       },
     ],
-    plugins: [
-      {
-        name: 'kong-upstream-jwt',
-        config: {
-          private_key_location: pki.files.key,
-          public_key_location: pki.files.chain,
-          algorithm: 'ES256',
-        },
-      },
-    ],
+    plugins: [signingPlugin(pki)],
   })
 
   before(async () => {

@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
+import type { Pki } from '../../testing/pki.js'
 
 /** One line of the gateway's log, as tests read it. */
 export interface LogLine {
@@ -78,4 +79,20 @@ export async function requestLine(lines: LogLine[], path: string): Promise<LogLi
     await new Promise((r) => setTimeout(r, 20))
   }
   throw new Error(`no log line for ${path}`)
+}
+
+/**
+ * The signing plugin's entry in a test's kong.yml: ES256 with the test PKI's key and chain,
+ * and `extra` options.
+ */
+export function signingPlugin(pki: Pki, extra: Record<string, unknown> = {}) {
+  return {
+    name: 'kong-upstream-jwt',
+    config: {
+      private_key_location: pki.files.key,
+      public_key_location: pki.files.chain,
+      algorithm: 'ES256',
+      ...extra,
+    },
+  }
 }

@@ -374,6 +374,19 @@ describe('--workers: real processes sharing the listener', () => {
     assert.ok(gw.lines.some((l) => l.msg === 'workers reloaded'))
   })
 
+  /** Waits until `/status` counts two live workers again, `dead` no longer among them. */
+  const replacedBy2 = async (dead: number) => {
+    const end = Date.now() + 30_000
+    let workers = 0
+    while (Date.now() < end) {
+      workers = JSON.parse((await get(`${admin}/status`)).body).workers
+      if (workers === 2 && !gw.workerPids().includes(dead)) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.equal(workers, 2)
+    assert.ok(!gw.workerPids().includes(dead))
+  }
+
   test('a worker that dies is logged and replaced; the other carries on', async () => {
     const [victim] = gw.workerPids()
     assert.ok(victim)
@@ -384,15 +397,7 @@ describe('--workers: real processes sharing the listener', () => {
     assert.equal((died as { worker_pid?: number }).worker_pid, victim)
     // Requests go on; the replacement comes up.
     for (let i = 0; i < 10; i++) assert.equal((await get(`${proxy}/b/${i}`)).status, 200)
-    const end = Date.now() + 30_000
-    let workers = 0
-    while (Date.now() < end) {
-      workers = JSON.parse((await get(`${admin}/status`)).body).workers
-      if (workers === 2 && !gw.workerPids().includes(victim)) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    assert.equal(workers, 2)
-    assert.ok(!gw.workerPids().includes(victim))
+    await replacedBy2(victim)
   })
 
   test('a worker the gateway started, dying after 10 s of service, is replaced at once', async () => {
@@ -415,14 +420,7 @@ describe('--workers: real processes sharing the listener', () => {
         .map((l) => l.restart_in_ms),
       [0],
     )
-    const end = Date.now() + 30_000
-    let workers = 0
-    while (Date.now() < end) {
-      workers = JSON.parse((await get(`${admin}/status`)).body).workers
-      if (workers === 2 && !gw.workerPids().includes(survivor)) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    assert.equal(workers, 2)
+    await replacedBy2(survivor)
   })
 
   test('SIGTERM drains every worker, then the primary exits 0', async () => {

@@ -206,6 +206,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   const headerName = (options.header ?? DEFAULT_HEADER).toLowerCase()
   const toleranceMs = (options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE_SECONDS) * 1000
+  const maxAgeMs = options.maxTokenAge === undefined ? undefined : options.maxTokenAge * 1000
   const replay: ReplayStore | undefined =
     options.replay === false ? undefined : (options.replay ?? new MemoryReplayStore({ clock }))
   const payloadMode = options.payloadHash ?? 'required'
@@ -308,7 +309,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       label: signatureLabel,
       tag: signatureTag,
       toleranceMs,
-      maxAgeMs: options.maxTokenAge === undefined ? undefined : options.maxTokenAge * 1000,
+      maxAgeMs,
       algorithms: httpAlgorithms,
       digest,
       alsoRequired: request.headers['content-type'] !== undefined ? ['content-type'] : [],

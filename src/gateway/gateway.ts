@@ -21,6 +21,9 @@ import { buildRuntime, type Runtime } from './runtime.js'
 import { threadPoolSize } from './threadpool.js'
 import { Upstreams } from './upstream.js'
 
+// After the drain: how long upstream pools may take to close before they are destroyed.
+const UPSTREAM_CLOSE_GRACE_MS = 1_000
+
 /** Where a listener binds. */
 export interface ListenAddress {
   readonly host: string
@@ -363,7 +366,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         proxy.closeAllConnections()
         https?.server.closeAllConnections()
         await closed
-        await upstreams.close()
+        // Every client connection is closed by now, so each upstream exchange was cancelled;
+        // one that still has not ended (a defect) is cut off rather than hang the stop.
+        const destroyed = await upstreams.close(UPSTREAM_CLOSE_GRACE_MS)
+        if (destroyed > 0)
+          log.error(
+            { pools: destroyed },
+            `upstream requests still open ${UPSTREAM_CLOSE_GRACE_MS} ms after the drain: connections destroyed`,
+          )
         runtime.close()
         log.info({ drained: inFlight === 0 }, `kong-upstream-jwt ${role} stopped`)
       })()

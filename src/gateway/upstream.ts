@@ -180,11 +180,40 @@ export class Upstreams {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes every pool: requests in flight finish first, for up to `graceMs`; pools still busy
+   * then are destroyed (their requests fail), so a stop cannot hang on an upstream exchange that
+   * never ends. Resolves the number of pools destroyed.
+   *
+   * @example
+   * ```ts
+   * const destroyed = await upstreams.close(1_000)
+   * ```
+   */
+  async close(graceMs = 1_000): Promise<number> {
     const pools = [...this.#pools.values()]
     this.#pools.clear()
-    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())))
+    const destroyed = await Promise.all(pools.map((p) => closeWithin(p, graceMs)))
+    return destroyed.filter(Boolean).length
   }
+}
+
+/** `pool.close()`, or `pool.destroy()` once `graceMs` pass or the close fails: true if destroyed. */
+function closeWithin(pool: Pool, graceMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const destroy = () => {
+      clearTimeout(timer)
+      pool.destroy().then(
+        () => resolve(true),
+        () => resolve(true),
+      )
+    }
+    const timer = setTimeout(destroy, graceMs)
+    pool.close().then(() => {
+      clearTimeout(timer)
+      resolve(false)
+    }, destroy)
+  })
 }
 
 const NOTHING = (): void => {}

@@ -107,3 +107,40 @@ describe('upstream: a response that closes its connection, to a client that read
     assert.equal((r.err as NodeJS.ErrnoException).code, 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH')
   })
 })
+
+describe('upstream: closing the pools', () => {
+  test('an exchange that never ends is cut off after the grace period, not waited for', async () => {
+    // Takes the request and never answers (read_timeout 5 s, far beyond the grace period).
+    const { url, server } = await rawUpstream(() => {})
+    const upstreams = new Upstreams()
+    try {
+      const pending = send(upstreams, url)
+      // The request is on the wire: the pool has it in flight.
+      await new Promise((r) => setTimeout(r, 100))
+      const started = performance.now()
+      const destroyed = await upstreams.close(200)
+      const took = performance.now() - started
+      assert.equal(destroyed, 1)
+      assert.ok(took >= 190 && took < 1500, `close took ${took} ms`)
+      const r = await pending
+      assert.ok(r.err, 'the cut-off exchange reported no failure')
+      assert.equal(r.status, 0)
+    } finally {
+      server.close()
+    }
+  })
+
+  test('pools with nothing in flight close at once and none is destroyed', async () => {
+    const { url, server } = await rawUpstream((s) => s.end('HTTP/1.1 204 No Content\r\n\r\n'))
+    const upstreams = new Upstreams()
+    try {
+      const r = await send(upstreams, url)
+      assert.equal(r.status, 204)
+      const started = performance.now()
+      assert.equal(await upstreams.close(5_000), 0)
+      assert.ok(performance.now() - started < 1_000)
+    } finally {
+      server.close()
+    }
+  })
+})

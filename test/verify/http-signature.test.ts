@@ -147,6 +147,24 @@ describe('verifier: HTTP Message Signatures', () => {
     )
   })
 
+  test("both: maxTokenAge bounds the request, the JWT's iat checked first", async () => {
+    const request = async (): Promise<VerifyRequest> => ({
+      headers: {
+        ...lower((await bothSigner.signRequest(FACTS)).headers),
+        'content-type': 'application/json',
+      },
+      method: 'POST',
+      url: URL_AS_FORWARDED,
+      body: BODY,
+    })
+    const aged = (ms: number) => bothVerifier({ maxTokenAge: 10, clock: () => Date.now() + ms })
+    // 45 s old: past 10 s and the 30 s tolerance, well within `exp` and `expires` (60 s).
+    await refused(aged(45_000).verify(await request()), 'ERR_TOKEN_EXPIRED', 'iat')
+    const result = await aged(35_000).verify(await request())
+    assert.equal(result.httpSignature?.created, result.claims.iat)
+    assert.ok(await bothVerifier({ clock: () => Date.now() + 45_000 }).verify(await request()))
+  })
+
   test('http-signature: keys from the JWKS the signer publishes', async () => {
     const v = createVerifier({ jwks: sigSigner.jwks() as never, signatureMode: 'http-signature' })
     assert.equal((await v.verify(await received(sigSigner))).httpSignature?.alg, 'ed25519')

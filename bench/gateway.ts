@@ -10,6 +10,8 @@
  *     advantages),
  *     and forwarding with Pool.dispatch (what the gateway uses); every ratio is printed against
  *     the first two,
+ *   - nginx and LuaJIT signing the same token through OpenSSL's FFI, the key parsed once
+ *     (bench/nginx-lua/sign.lua: the original plugin's own stack; not a target, a peer),
  *   - the gateway (quick mode, access log on), and with BENCH_WORKERS=1,2 one row per count.
  * CPU per request is the server's process-tree CPU time (utime + stime from /proc, workers
  * included) over the wrk run divided by the requests wrk completed.
@@ -17,12 +19,13 @@
  *
  *   npm run bench:gateway
  *   BENCH_DURATION=8 BENCH_REPS=3 BENCH_WARMUP=3 BENCH_ALGS=RS256,ES256,EdDSA BENCH_WORKERS=1,2 BENCH_LARGE_MIB=512
+ *   BENCH_NGINX_LUA=0    leaves the nginx + Lua peer out
  *   BENCH_CPU_PROF=dir   runs the gateway with --cpu-prof into dir (one .cpuprofile per process)
  *   BENCH_GATEWAY_ARGS='--log-level warn'   extra gateway flags
  *   BENCH_GATEWAY_VARIANTS='|--sign-on pool'   gateways with other flags in the same run (A/B):
  *     flag sets separated by `|`, one gateway per set and worker count (the empty set: as is);
  *     a word NAME=value goes into that gateway's environment (`|UV_THREADPOOL_SIZE=2`)
- * Installs nginx and wrk with apt-get when they are missing.
+ * Installs nginx, its lua module and wrk with apt-get when they are missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createPrivateKey, sign } from 'node:crypto'
@@ -93,6 +96,12 @@ const REFERENCE_NAMES = {
   pooled: `reference proxy (stream, pool of ${POOL}${YOUNG.length ? `, ${SEMI_SPACE_MIB} MiB semi-space` : ''})`,
   dispatch: 'reference proxy (Pool.dispatch)',
 } as const
+// The original's own stack as a peer: nginx and LuaJIT signing through OpenSSL, the key parsed
+// once (bench/nginx-lua/sign.lua), with Debian's lua module. BENCH_NGINX_LUA=0 leaves it out.
+const NGINX_LUA = process.env.BENCH_NGINX_LUA !== '0'
+const LUA_MODULES = '/usr/lib/nginx/modules'
+const LUA_DIR = new URL('./nginx-lua/', import.meta.url).pathname
+const NGINX_LUA_NAME = 'nginx + Lua signing (workers auto)'
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 
 function need(binary: string, pkg: string) {
@@ -106,6 +115,41 @@ function need(binary: string, pkg: string) {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     })
   }
+}
+
+/** The lua module for nginx, installed when missing; false (and why) when it cannot be. */
+function haveNginxLua(): boolean {
+  if (!NGINX_LUA) return false
+  try {
+    readFileSync(join(LUA_MODULES, 'ngx_http_lua_module.so'))
+    return true
+  } catch {}
+  try {
+    console.log('installing libnginx-mod-http-lua with apt-get')
+    execFileSync('apt-get', ['install', '-y', '-qq', 'libnginx-mod-http-lua'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
+    return true
+  } catch (err) {
+    console.log(`no nginx + Lua peer: ${(err as Error).message}`)
+    return false
+  }
+}
+
+/** The signing nginx's server block: the token set in the access phase, then proxy_pass. */
+function nginxLuaServer(
+  port: number,
+  upstreamPort: number,
+  key: string,
+  certDer: string,
+  alg: string,
+) {
+  return `client_body_buffer_size 64k;
+  lua_package_path '${LUA_DIR}?.lua;;';
+  init_by_lua_block { require('sign').init('${key}', '${certDer}', '${alg}') }
+  upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { access_by_lua_block { require('sign').access() } proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`
 }
 
 /**
@@ -331,11 +375,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const range = (xs: number[], digits: number) =>
   `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`
 
-function nginxConf(dir: string, name: string, server: string, workers: string): string {
+function nginxConf(dir: string, name: string, server: string, workers: string, main = ''): string {
   const file = join(dir, `${name}.conf`)
   writeFileSync(
     file,
-    `worker_processes ${workers};
+    `${main}worker_processes ${workers};
 error_log ${dir}/${name}-error.log warn;
 pid ${dir}/${name}.pid;
 events { worker_connections 4096; }
@@ -355,6 +399,8 @@ interface Server {
   readonly url: string
   readonly pid: number
   readonly signs: boolean
+  /** A gateway: its cells are judged against the targets. */
+  readonly judged?: boolean
 }
 
 const dir = await makeTempDir()
@@ -370,6 +416,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   need('nginx', 'nginx-light')
   need('wrk', 'wrk')
+  const withLua = haveNginxLua()
   const [upstreamPort, nginxPort] = await Promise.all([freePort(), freePort()])
   // The upstream has an nginx of its own, so its CPU is no server's under test. It keeps its
   // connections for good: nginx's default closes one after 1,000 requests, and the reference
@@ -459,6 +506,26 @@ try {
       })
     }
     const referencePort = references[0]!.port
+    let lua: ChildProcess | undefined
+    if (withLua) {
+      const port = await freePort()
+      const conf = nginxConf(
+        dir,
+        `lua-${alg}`,
+        nginxLuaServer(port, upstreamPort, keys.key, keys.certDer, alg),
+        'auto',
+        `load_module ${LUA_MODULES}/ndk_http_module.so;\nload_module ${LUA_MODULES}/ngx_http_lua_module.so;\n`,
+      )
+      lua = await start('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], port, `${conf}.std`)
+      children.push(lua)
+      files.set(`http://127.0.0.1:${port}/`, `${conf}.std`)
+      servers.push({
+        name: NGINX_LUA_NAME,
+        url: `http://127.0.0.1:${port}/`,
+        pid: lua.pid!,
+        signs: true,
+      })
+    }
     const gateways: Array<{ child: ChildProcess; port: number; log: string; name: string }> = []
     for (const variant of VARIANTS)
       for (const workers of WORKERS) {
@@ -502,6 +569,7 @@ try {
           url: `http://127.0.0.1:${port}/`,
           pid: child.pid!,
           signs: true,
+          judged: true,
         })
       }
 
@@ -534,14 +602,13 @@ try {
         const p99 = xs.map((x) => x.p99)
         const cpu = xs.map((x) => x.cpu)
         // Each gateway row against both references; the stream one is what the targets judge.
-        const against =
-          s.signs && !s.name.startsWith('reference')
-            ? refs.map((ref) => ({
-                rps: median(rps) / median(ref.map((x) => x.rps)),
-                p99: median(p99) / median(ref.map((x) => x.p99)),
-                cpu: median(cpu) / median(ref.map((x) => x.cpu)),
-              }))
-            : []
+        const against = s.judged
+          ? refs.map((ref) => ({
+              rps: median(rps) / median(ref.map((x) => x.rps)),
+              p99: median(p99) / median(ref.map((x) => x.p99)),
+              cpu: median(cpu) / median(ref.map((x) => x.cpu)),
+            }))
+          : []
         if (against[0] && against[1])
           verdicts.push({ cell: `${alg} ${verb} ${s.name}`, ...against[0], pooled: against[1] })
         const vs = against
@@ -561,7 +628,7 @@ try {
     // machine's slower drift, and its spread says how far the medians above can be trusted.
     console.log('  CPU per request against the stream reference, rep by rep (median, range):')
     for (const s of servers) {
-      if (!s.signs || s.name.startsWith('reference')) continue
+      if (!s.judged) continue
       const cells = ['POST', 'GET'].map((verb) => {
         const ref = samples.get(`${verb} ${REFERENCE_NAMES.stream}`)!
         const paired = samples.get(`${verb} ${s.name}`)!.map((x, i) => x.cpu / ref[i]!.cpu)
@@ -586,6 +653,22 @@ try {
       console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
     }
 
+    // The gateways against the original's stack, for the README (not a target).
+    if (lua) {
+      console.log(`  against ${NGINX_LUA_NAME}, ratios of medians (req/s p99 CPU):`)
+      for (const s of servers) {
+        if (!s.judged) continue
+        const cells = ['POST', 'GET'].map((verb) => {
+          const peer = samples.get(`${verb} ${NGINX_LUA_NAME}`)!
+          const xs = samples.get(`${verb} ${s.name}`)!
+          const ratio = (f: (x: Sample) => number) =>
+            (median(xs.map(f)) / median(peer.map(f))).toFixed(2)
+          return `${verb} ${ratio((x) => x.rps)}x ${ratio((x) => x.p99)}x ${ratio((x) => x.cpu)}x`
+        })
+        console.log(`    ${s.name.padEnd(42)} ${cells.join('   ')}`)
+      }
+      await stop(lua)
+    }
     for (const r of references) await stop(r.child)
     for (const g of gateways) {
       // The access log was on: one line per request, in a file (see `start`).

@@ -1,7 +1,8 @@
 /**
  * Gateway throughput, latency and CPU per request with wrk, every server in the same run against
  * the same upstream (an nginx of its own, `return 200`), reps interleaved so drift hits all alike:
- *   - nginx as a plain reverse proxy (no signing: the floor),
+ *   - nginx as a plain reverse proxy (no signing: the floor), and node:http + undici as one (the
+ *     dispatch reference without hash or token: Node's floor),
  *   - the reference signing proxy in bench/reference-proxy.ts (lean: callbacks only), three times:
  *     forwarding with undici's Pool.stream on libuv's default pool of 4 threads (the issue's
  *     reference, which the targets judge), the same with the Node settings the gateway's
@@ -469,11 +470,30 @@ try {
     signs: false,
   }
   files.set(nginxServer.url, `${proxyConf}.std`)
+  // Node's floor beside nginx's: the dispatch reference with neither hash nor token.
+  const floorKeys = await writeKeys(dir, 'ES256', { name: 'bench-floor' })
+  const floorPort = await freePort()
+  const floorArgs = [floorKeys.key, floorKeys.certDer, 'ES256', 'unsigned']
+  children.push(
+    await start(
+      process.execPath,
+      [reference, String(floorPort), upstream, ...floorArgs],
+      floorPort,
+      join(dir, 'node-proxy'),
+    ),
+  )
+  const nodeServer: Server = {
+    name: 'node proxy (no signing)',
+    url: `http://127.0.0.1:${floorPort}/`,
+    pid: children.at(-1)!.pid!,
+    signs: false,
+  }
+  files.set(nodeServer.url, join(dir, 'node-proxy'))
 
   for (const alg of ALGS) {
     const keys = await writeKeys(dir, alg, { name: `bench-${alg}` })
     const signUs = signMicros(keys.key, alg)
-    const servers: Server[] = [nginxServer]
+    const servers: Server[] = [nginxServer, nodeServer]
     // The references: the issue's (Pool.stream, libuv's default pool, unless the environment
     // sets one), the same with the gateway's Node settings, and one forwarding as the gateway does.
     const references: Array<{ child: ChildProcess; port: number }> = []

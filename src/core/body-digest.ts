@@ -13,6 +13,17 @@ export interface BodyDigest {
   readonly size: number
   /** Lowercase hex SHA-256 of the body bytes. */
   readonly sha256: string
+  /**
+   * Lowercase hex SHA-512 of the body bytes, when asked for ({@link DigestOptions}): for an
+   * RFC 9530 `Content-Digest` that names `sha-512` alone.
+   */
+  readonly sha512?: string | undefined
+}
+
+/** What to compute besides the SHA-256 that every digest has. */
+export interface DigestOptions {
+  /** Also the SHA-512 (`BodyDigest.sha512`). */
+  readonly sha512?: boolean | undefined
 }
 
 /** The `payloadhash` claim for a body: hex SHA-256, or `""` for an empty or absent body. */
@@ -34,12 +45,14 @@ export function payloadHash(digest: BodyDigest | null | undefined): string {
  */
 export class BodyHasher {
   #hash: Hash = createHash('sha256')
+  #sha512: Hash | undefined
   #size = 0
   #limit: number
   #done = false
 
-  constructor(options: { limit?: number | undefined } = {}) {
+  constructor(options: { limit?: number | undefined } & DigestOptions = {}) {
     this.#limit = options.limit ?? Number.POSITIVE_INFINITY
+    if (options.sha512) this.#sha512 = createHash('sha512')
   }
 
   /** Bytes taken in so far. */
@@ -61,13 +74,17 @@ export class BodyHasher {
       })
     }
     this.#hash.update(bytes)
+    this.#sha512?.update(bytes)
     return this
   }
 
   /** Finishes the hash; the hasher cannot be used afterwards. */
   digest(): BodyDigest {
     this.#done = true
-    return { size: this.#size, sha256: this.#hash.digest('hex') }
+    const sha256 = this.#hash.digest('hex')
+    return this.#sha512
+      ? { size: this.#size, sha256, sha512: this.#sha512.digest('hex') }
+      : { size: this.#size, sha256 }
   }
 }
 
@@ -77,18 +94,25 @@ export class BodyHasher {
  * @example
  * ```ts
  * digestBytes('hello').sha256 // '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
+ * digestBytes('hello', { sha512: true }).sha512 // '9b71d224bd62f3785d96d46ad3ea3d73…'
  * ```
  */
-export function digestBytes(body: Uint8Array | string): BodyDigest {
+export function digestBytes(body: Uint8Array | string, options?: DigestOptions): BodyDigest {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
-  const sha256 = hashOnce
-    ? hashOnce('sha256', bytes, 'hex')
-    : createHash('sha256').update(bytes).digest('hex')
-  return { size: bytes.byteLength, sha256 }
+  const sha256 = hashOf('sha256', bytes)
+  return options?.sha512
+    ? { size: bytes.byteLength, sha256, sha512: hashOf('sha512', bytes) }
+    : { size: bytes.byteLength, sha256 }
 }
 
-/** Limits of a bounded body read. */
-export interface BodyReadOptions {
+function hashOf(algorithm: 'sha256' | 'sha512', bytes: Uint8Array): string {
+  return hashOnce
+    ? hashOnce(algorithm, bytes, 'hex')
+    : createHash(algorithm).update(bytes).digest('hex')
+}
+
+/** Limits of a bounded body read, and what to hash besides SHA-256. */
+export interface BodyReadOptions extends DigestOptions {
   /** Largest body accepted, in bytes; beyond it `ERR_BODY_TOO_LARGE`. Default: no limit. */
   readonly limit?: number
   /** Aborts the read (e.g. the client went away): `ERR_BODY_READ`. */
@@ -114,7 +138,7 @@ export async function readBounded(
   options: BodyReadOptions = {},
   sink?: (chunk: Buffer) => void | Promise<void>,
 ): Promise<BodyDigest> {
-  const hasher = new BodyHasher({ limit: options.limit })
+  const hasher = new BodyHasher(options)
   const signal = options.signal
   try {
     signal?.throwIfAborted()
@@ -148,7 +172,7 @@ export async function readBounded(
  */
 export function digestStream(
   stream: AsyncIterable<Uint8Array | string>,
-  options: { limit?: number } = {},
+  options: { limit?: number } & DigestOptions = {},
 ): Promise<BodyDigest> {
   return readBounded(stream, options)
 }

@@ -49,3 +49,24 @@ export function parseContentDigest(value: string): ParsedContentDigest {
   }
   return { digests }
 }
+
+/**
+ * The `Content-Digest` value names `sha-512` and not `sha-256`: the one case where a verifier
+ * must hash the body with SHA-512 to check it (RFC 9530 §2 lets a sender choose). A value
+ * that does not parse is `false` here; the check after the signature refuses it.
+ *
+ * @example
+ * ```ts
+ * namesSha512Alone('sha-512=:…:') // true
+ * namesSha512Alone('sha-256=:…:, sha-512=:…:') // false
+ * ```
+ */
+export function namesSha512Alone(value: string | undefined): boolean {
+  if (value === undefined || !value.includes('sha-512')) return false
+  try {
+    const { digests } = parseContentDigest(value)
+    return digests.has('sha-512') && !digests.has('sha-256')
+  } catch {
+    return false
+  }
+}

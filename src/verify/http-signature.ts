@@ -314,11 +314,26 @@ export async function checkHttpSignature(
   } catch (err) {
     throw new TokenFormatError('Content-Digest is not a structured dictionary', { cause: err })
   }
+  // RFC 9530 §2: the sender chooses; sha-256 is checked when present, else sha-512.
   const sha256 = digests.get('sha-256')
-  if (!sha256) {
-    throw new BodyHashMismatchError('Content-Digest has no sha-256 member', 'content-digest')
+  const sha512 = sha256 ? undefined : digests.get('sha-512')
+  if (!sha256 && !sha512) {
+    throw new BodyHashMismatchError(
+      'Content-Digest has no sha-256 or sha-512 member',
+      'content-digest',
+    )
   }
-  if (sha256.toString('hex') !== check.digest.sha256) {
+  if (sha512 && check.digest.sha512 === undefined) {
+    // Only when the caller passed a digest it made itself, without the SHA-512.
+    throw new BodyHashMismatchError(
+      'Content-Digest has only a sha-512 member, and the body was given as a digest without one',
+      'content-digest',
+    )
+  }
+  const matches = sha256
+    ? sha256.toString('hex') === check.digest.sha256
+    : sha512!.toString('hex') === check.digest.sha512
+  if (!matches) {
     throw new BodyHashMismatchError(
       'Content-Digest does not match the request body',
       'content-digest',

@@ -4,7 +4,12 @@
  * @module
  */
 import { queryHash } from '../core/binding.js'
-import { type BodyDigest, digestBytes, digestStream } from '../core/body-digest.js'
+import {
+  type BodyDigest,
+  type DigestOptions,
+  digestBytes,
+  digestStream,
+} from '../core/body-digest.js'
 import { forwardedTarget, forwardedUri } from '../core/forwarded.js'
 import { BindingMismatchError, BodyHashMismatchError, ClaimInvalidError } from './errors.js'
 import type { VerifyRequest } from './request.js'
@@ -21,12 +26,19 @@ function isDigest(body: unknown): body is BodyDigest {
   )
 }
 
-/** The digest of a request body given as bytes, a stream or a digest. */
-export async function digestOf(body: VerifyRequest['body']): Promise<BodyDigest> {
-  if (body === undefined || body === null) return { size: 0, sha256: EMPTY_SHA256 }
-  if (typeof body === 'string' || body instanceof Uint8Array) return digestBytes(body)
+/**
+ * The digest of a request body given as bytes, a stream or a digest (which is taken as it is:
+ * it has a SHA-512 only if its maker put one in).
+ */
+export async function digestOf(
+  body: VerifyRequest['body'],
+  options?: DigestOptions,
+): Promise<BodyDigest> {
+  if (body === undefined || body === null)
+    return options?.sha512 ? digestBytes('', options) : { size: 0, sha256: EMPTY_SHA256 }
+  if (typeof body === 'string' || body instanceof Uint8Array) return digestBytes(body, options)
   if (isDigest(body)) return body
-  return digestStream(body)
+  return digestStream(body, options)
 }
 
 /** Checks `htm`, `htu` and `htq` whenever present; all three when `required`. */

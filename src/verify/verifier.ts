@@ -8,6 +8,7 @@ import {
   signKeyInput,
 } from '../core/algorithms.js'
 import type { BodyDigest } from '../core/body-digest.js'
+import { namesSha512Alone } from '../core/content-digest.js'
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_HEADER } from '../core/defaults.js'
 import { ConfigError, UpstreamJwtError } from '../core/errors.js'
 import { jwkThumbprint } from '../core/keys.js'
@@ -303,8 +304,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   async function verify(request: VerifyRequest): Promise<VerifiedToken> {
-    // Hashed once: the body may be a stream that can be read only once.
-    const digest = await digestOf(request.body)
+    // Hashed once: the body may be a stream that can be read only once. With SHA-512 as well
+    // when a signed Content-Digest names it alone (known from the headers, before the body).
+    const field = mode === 'jwt' ? undefined : request.headers['content-digest']
+    const digest = await digestOf(request.body, {
+      sha512: namesSha512Alone(typeof field === 'string' ? field : field?.join(', ')),
+    })
     const common = {
       label: signatureLabel,
       tag: signatureTag,

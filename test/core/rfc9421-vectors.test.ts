@@ -3,7 +3,12 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign } f
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { type InnerList, parseDictionary } from 'structured-headers'
-import { contentDigest, parseContentDigest } from '../../src/core/content-digest.js'
+import { BodyHasher, digestBytes } from '../../src/core/body-digest.js'
+import {
+  contentDigest,
+  namesSha512Alone,
+  parseContentDigest,
+} from '../../src/core/content-digest.js'
 import { type HttpMessage, signatureBase } from '../../src/core/signature-base.js'
 import { verifyHttpSignatureBytes } from '../../src/verify/http-signature.js'
 
@@ -66,8 +71,19 @@ test('RFC 9530: the Content-Digest of the example body is reproduced', () => {
     if (c.sha512 !== undefined) {
       const parsed = parseContentDigest(c.sha512).digests.get('sha-512')!
       assert.deepEqual(parsed, createHash('sha512').update(body).digest())
+      // What the verifier compares it with, from bytes and from a stream chunked anyhow.
+      assert.equal(digestBytes(body, { sha512: true }).sha512, parsed.toString('hex'))
+      const hasher = new BodyHasher({ sha512: true })
+      for (let i = 0; i < body.length; i += 7) hasher.update(body.subarray(i, i + 7))
+      assert.equal(hasher.digest().sha512, parsed.toString('hex'))
+      assert.equal(namesSha512Alone(c.sha512), true)
+      if (c.value !== undefined) assert.equal(namesSha512Alone(`${c.value}, ${c.sha512}`), false)
     }
   }
+  assert.equal(digestBytes('x').sha512, undefined)
+  assert.equal(namesSha512Alone(undefined), false)
+  assert.equal(namesSha512Alone('sha-512=not-a-byte-sequence'), false)
+  assert.equal(namesSha512Alone('sha-512=:'), false)
 })
 
 test('Content-Digest of an absent body is the digest of the empty input', () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { httpbis, createSigner as theirSigner } from 'http-message-signatures'
 import { digestBytes } from '../../src/core/body-digest.js'
@@ -203,6 +205,74 @@ describe('verifier: HTTP Message Signatures', () => {
       }),
       'ERR_COMPONENT_NOT_COVERED',
       'content-type',
+    )
+  })
+
+  test('http-signature: a Content-Digest with sha-512 alone (RFC 9530) is checked with SHA-512', async () => {
+    const sha512 = createHash('sha512').update(BODY).digest('base64')
+    const sha256 = createHash('sha256').update(BODY).digest('base64')
+    const now = new Date()
+    // Signed by another RFC 9421 implementation, with the verifier's trusted key.
+    const request = async (digest: string, nonce: string, body: VerifyRequest['body'] = BODY) => {
+      const signed = await httpbis.signMessage(
+        {
+          key: theirSigner(ed.keys.privateKey, 'ed25519', jwkThumbprint(ed.cert.publicKey)),
+          name: 'sig1',
+          fields: ['@method', '@target-uri', 'content-digest', 'content-type'],
+          params: ['created', 'expires', 'nonce', 'keyid', 'tag'],
+          paramValues: {
+            created: now,
+            expires: new Date(now.getTime() + 60_000),
+            nonce,
+            tag: 'kong-upstream-jwt',
+          },
+        },
+        {
+          method: 'POST',
+          url: URL_AS_FORWARDED,
+          headers: { 'Content-Digest': digest, 'Content-Type': 'application/json' },
+        },
+      )
+      return {
+        headers: lower(signed.headers as Record<string, string>),
+        method: 'POST',
+        url: URL_AS_FORWARDED,
+        body,
+      }
+    }
+    const v = sigVerifier()
+    const result = await v.verify(await request(`sha-512=:${sha512}:`, 'n1'))
+    assert.equal(result.httpSignature?.alg, 'ed25519')
+    // A stream is hashed with both as it is read.
+    assert.ok(await v.verify(await request(`sha-512=:${sha512}:`, 'n2', Readable.from([BODY]))))
+    await refused(
+      v.verify(await request(`sha-512=:${sha512}:`, 'n3', `${BODY} `)),
+      'ERR_BODY_HASH_MISMATCH',
+      'content-digest',
+    )
+    // A digest the caller made has no SHA-512 to compare: refused, and says why.
+    await assert.rejects(
+      v.verify(await request(`sha-512=:${sha512}:`, 'n4', digestBytes(BODY))),
+      /only a sha-512 member, and the body was given as a digest/,
+    )
+    assert.ok(
+      await v.verify(
+        await request(`sha-512=:${sha512}:`, 'n5', digestBytes(BODY, { sha512: true })),
+      ),
+    )
+    // With both members sha-256 decides: a wrong one is refused whatever sha-512 says.
+    const wrong256 = createHash('sha256').update('other').digest('base64')
+    await refused(
+      v.verify(await request(`sha-256=:${wrong256}:, sha-512=:${sha512}:`, 'n6')),
+      'ERR_BODY_HASH_MISMATCH',
+      'content-digest',
+    )
+    assert.ok(await v.verify(await request(`sha-512=:${sha512}:, sha-256=:${sha256}:`, 'n7')))
+    // No member this verifier can compute.
+    const sha1 = createHash('sha1').update(BODY).digest('base64')
+    await assert.rejects(
+      v.verify(await request(`sha-1=:${sha1}:`, 'n8')),
+      /no sha-256 or sha-512 member/,
     )
   })
 

@@ -372,7 +372,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (destroyed > 0)
           log.error(
             { pools: destroyed },
-            `upstream requests still open ${UPSTREAM_CLOSE_GRACE_MS} ms after the drain: connections destroyed`,
+            `upstream requests still in flight ${UPSTREAM_CLOSE_GRACE_MS} ms after the drain: their connections were destroyed`,
           )
         runtime.close()
         log.info({ drained: inFlight === 0 }, `kong-upstream-jwt ${role} stopped`)

@@ -132,6 +132,8 @@ function poolKey(service: ServiceEntry): string {
 /** Keep-alive connection pools, one per service. */
 export class Upstreams {
   #pools = new Map<string, Pool>()
+  /** Pools a reload retired, still finishing their requests: `close()` bounds them too. */
+  #retiring = new Set<Pool>()
 
   pool(service: ServiceEntry): Pool {
     const key = poolKey(service)
@@ -176,14 +178,19 @@ export class Upstreams {
     for (const [key, pool] of this.#pools) {
       if (keep.has(key)) continue
       this.#pools.delete(key)
-      void pool.close().catch(() => pool.destroy())
+      this.#retiring.add(pool)
+      void pool
+        .close()
+        .catch(() => pool.destroy())
+        .finally(() => this.#retiring.delete(pool))
     }
   }
 
   /**
-   * Closes every pool: requests in flight finish first, for up to `graceMs`; pools still busy
-   * then are destroyed (their requests fail), so a stop cannot hang on an upstream exchange that
-   * never ends. Resolves the number of pools destroyed.
+   * Closes every pool, those a reload retired included: requests in flight finish first, for up
+   * to `graceMs`; pools still closing then are destroyed (their requests fail), so a stop cannot
+   * hang on an upstream exchange that never ends. Resolves the number of pools destroyed with
+   * requests still in flight.
    *
    * @example
    * ```ts
@@ -191,21 +198,27 @@ export class Upstreams {
    * ```
    */
   async close(graceMs = 1_000): Promise<number> {
-    const pools = [...this.#pools.values()]
+    const pools = [...this.#pools.values(), ...this.#retiring]
     this.#pools.clear()
     const destroyed = await Promise.all(pools.map((p) => closeWithin(p, graceMs)))
     return destroyed.filter(Boolean).length
   }
 }
 
-/** `pool.close()`, or `pool.destroy()` once `graceMs` pass or the close fails: true if destroyed. */
+/**
+ * `pool.close()`, or `pool.destroy()` once `graceMs` pass or the close fails. True when requests
+ * were still in flight then: a close that was only finishing (its sockets closing) is cut short
+ * without being reported.
+ */
 function closeWithin(pool: Pool, graceMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const destroy = () => {
       clearTimeout(timer)
+      const { running, pending } = pool.stats
+      const cut = running + pending > 0
       pool.destroy().then(
-        () => resolve(true),
-        () => resolve(true),
+        () => resolve(cut),
+        () => resolve(cut),
       )
     }
     const timer = setTimeout(destroy, graceMs)

@@ -130,6 +130,23 @@ describe('upstream: closing the pools', () => {
     }
   })
 
+  test('a pool a reload retired is bounded the same way', async () => {
+    const { url, server } = await rawUpstream(() => {})
+    const upstreams = new Upstreams()
+    try {
+      const pending = send(upstreams, url)
+      await new Promise((r) => setTimeout(r, 100))
+      // The reload's config has no service left: the pool is retired, its request still open.
+      upstreams.retain([])
+      const started = performance.now()
+      assert.equal(await upstreams.close(200), 1)
+      assert.ok(performance.now() - started < 1500)
+      assert.ok((await pending).err)
+    } finally {
+      server.close()
+    }
+  })
+
   test('pools with nothing in flight close at once and none is destroyed', async () => {
     const { url, server } = await rawUpstream((s) => s.end('HTTP/1.1 204 No Content\r\n\r\n'))
     const upstreams = new Upstreams()

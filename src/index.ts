@@ -15,7 +15,12 @@
  */
 
 export { ALGORITHMS, type Algorithm } from './core/algorithms.js'
-export { type BodyDigest, digestBytes, digestStream } from './core/body-digest.js'
+export {
+  type BodyDigest,
+  type DigestOptions,
+  digestBytes,
+  digestStream,
+} from './core/body-digest.js'
 export {
   AlgorithmNotAllowedError,
   BindingMismatchError,

@@ -105,6 +105,11 @@ export function digestBytes(body: Uint8Array | string, options?: DigestOptions):
     : { size: bytes.byteLength, sha256 }
 }
 
+/** Lowercase hex SHA-512 of a body (strings as UTF-8): `BodyDigest.sha512` made apart. */
+export function sha512Hex(body: Uint8Array | string): string {
+  return hashOf('sha512', typeof body === 'string' ? Buffer.from(body) : body)
+}
+
 function hashOf(algorithm: 'sha256' | 'sha512', bytes: Uint8Array): string {
   return hashOnce
     ? hashOnce(algorithm, bytes, 'hex')

@@ -9,6 +9,7 @@ import {
   type DigestOptions,
   digestBytes,
   digestStream,
+  sha512Hex,
 } from '../core/body-digest.js'
 import { forwardedTarget, forwardedUri } from '../core/forwarded.js'
 import { BindingMismatchError, BodyHashMismatchError, ClaimInvalidError } from './errors.js'
@@ -34,11 +35,32 @@ export async function digestOf(
   body: VerifyRequest['body'],
   options?: DigestOptions,
 ): Promise<BodyDigest> {
-  if (body === undefined || body === null)
-    return options?.sha512 ? digestBytes('', options) : { size: 0, sha256: EMPTY_SHA256 }
-  if (typeof body === 'string' || body instanceof Uint8Array) return digestBytes(body, options)
+  if (body === undefined || body === null) {
+    return options?.sha512 ? laterSha512('') : { size: 0, sha256: EMPTY_SHA256 }
+  }
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    return options?.sha512 ? laterSha512(body) : digestBytes(body)
+  }
   if (isDigest(body)) return body
+  // A stream is read once: both hashes as it goes.
   return digestStream(body, options)
+}
+
+/**
+ * The digest of bytes, with the SHA-512 made when first read: after the signature verifies,
+ * so an unsigned `Content-Digest` cannot make the verifier hash the body a second time.
+ */
+function laterSha512(body: Uint8Array | string): BodyDigest {
+  const { size, sha256 } = digestBytes(body)
+  let sha512: string | undefined
+  return {
+    size,
+    sha256,
+    get sha512() {
+      sha512 ??= sha512Hex(body)
+      return sha512
+    },
+  }
 }
 
 /** Checks `htm`, `htu` and `htq` whenever present; all three when `required`. */

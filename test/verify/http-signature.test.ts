@@ -149,7 +149,7 @@ describe('verifier: HTTP Message Signatures', () => {
     )
   })
 
-  test("both: maxTokenAge bounds the request, the JWT's iat checked first", async () => {
+  test("both: an aged request is refused by maxTokenAge (the JWT's iat, checked first)", async () => {
     const request = async (): Promise<VerifyRequest> => ({
       headers: {
         ...lower((await bothSigner.signRequest(FACTS)).headers),

@@ -33,7 +33,9 @@ void ECDSA_SIG_get0(const ECDSA_SIG *sig, const BIGNUM **pr, const BIGNUM **ps);
 int BN_bn2binpad(const BIGNUM *a, unsigned char *to, int tolen);
 void ECDSA_SIG_free(ECDSA_SIG *sig);
 ]])
-local C = ffi.load('crypto')
+-- nginx is linked with libcrypto: its symbols are in the process already (no dev symlink needed).
+local C = ffi.C
+if not pcall(function() return C.EVP_sha256 end) then C = ffi.load('libcrypto.so.3') end
 
 local M = {}
 local key, md, alg, header
@@ -58,6 +60,8 @@ end
 
 --- Parses the key once (in nginx's master, before the workers fork) and makes the JWT header.
 function M.init(key_path, cert_der_path, algorithm)
+  -- RS256, ES256 and EdDSA only: SHA-256 (or none) and ES256's r || s are all this signs.
+  assert(algorithm == 'RS256' or algorithm == 'ES256' or algorithm == 'EdDSA', algorithm)
   local pem = read(key_path)
   local bio = C.BIO_new_mem_buf(pem, #pem)
   key = C.PEM_read_bio_PrivateKey(bio, nil, nil, nil)
@@ -79,7 +83,7 @@ local function tohex(bytes, n, out)
 end
 
 local function new_uuid()
-  C.RAND_bytes(random, 16)
+  if C.RAND_bytes(random, 16) ~= 1 then return nil end
   random[6] = bit.bor(bit.band(random[6], 0x0f), 0x40)
   random[8] = bit.bor(bit.band(random[8], 0x3f), 0x80)
   tohex(random, 16, hex)
@@ -118,16 +122,18 @@ function M.access()
   local body = ngx.req.get_body_data()
   local payloadhash = ''
   if body and #body > 0 then
-    C.EVP_Digest(body, #body, digest, nil, C.EVP_sha256(), nil)
+    if C.EVP_Digest(body, #body, digest, nil, C.EVP_sha256(), nil) ~= 1 then return ngx.exit(500) end
     tohex(digest, 32, hex)
     payloadhash = ffi.string(hex, 64)
   elseif ngx.req.get_body_file() then
     -- The bench's bodies fit in client_body_buffer_size: a spooled one is not signed.
     return ngx.exit(500)
   end
+  local jti = new_uuid()
+  if not jti then return ngx.exit(500) end
   local now = ngx.time()
   local claims = '{"aud":"upstream","iat":' .. now .. ',"exp":' .. (now + 60) .. ',"jti":"'
-    .. new_uuid() .. '","payloadhash":"' .. payloadhash .. '"}'
+    .. jti .. '","payloadhash":"' .. payloadhash .. '"}'
   local input = header .. '.' .. b64.encode_base64url(claims)
   local signed = signature(input)
   if not signed then return ngx.exit(500) end

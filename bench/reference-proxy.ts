@@ -54,7 +54,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   function signAndForward(): void {
     if (mode === 'unsigned') {
       const body = size ? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) : null
-      return dispatch(req.method as 'POST', req, '', size, body, res)
+      dispatch(req.method as 'POST', req, '', size, body, res)
+      return
     }
     const now = Math.floor(Date.now() / 1000)
     const payloadhash = size ? hash!.digest('hex') : ''

@@ -22,6 +22,7 @@ const PUBLIC: Record<string, string[]> = {
     'ComponentNotCoveredError',
     'ConfigError',
     'ConsumerRef',
+    'DigestOptions',
     'ERRORS',
     'EntityRef',
     'ErrorCode',

@@ -483,3 +483,35 @@ export async function loadConfigFile(file: string): Promise<GatewayConfig> {
   }
   return parseConfig(data)
 }
+
+/**
+ * Where a gateway's configuration comes from: a `kong.yml` path, Kong's declarative object, a
+ * parsed configuration, or a function making the object (called again on every reload).
+ */
+export type ConfigSource =
+  | string
+  | GatewayConfig
+  | Record<string, unknown>
+  | (() => Promise<Record<string, unknown>>)
+
+/**
+ * Reads a gateway configuration from any {@link ConfigSource}.
+ *
+ * @example
+ * ```ts
+ * const config = await loadConfig('kong.yml')
+ * ```
+ */
+export async function loadConfig(source: ConfigSource): Promise<GatewayConfig> {
+  if (typeof source === 'string') return loadConfigFile(source)
+  if (typeof source === 'function') return parseConfig(await source())
+  if (
+    'routes' in source &&
+    Array.isArray(source.routes) &&
+    'consumers' in source &&
+    !('_format_version' in source)
+  ) {
+    return source as GatewayConfig
+  }
+  return parseConfig(source)
+}

@@ -1,16 +1,16 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { type Logger, pino } from 'pino'
 import { DEFAULT_BODY_BUFFER_SIZE } from '../core/defaults.js'
-import { GatewayConfigError, UpstreamJwtError } from '../core/errors.js'
+import { GatewayConfigError } from '../core/errors.js'
 import type { SignOn } from '../signer/jws.js'
 import type { JsonWebKeySet } from '../signer/signer.js'
 import { createAdminServer } from './admin.js'
-import { type GatewayConfig, loadConfigFile, parseConfig } from './config.js'
+import { type ConfigSource, loadConfig } from './config.js'
 import { watchConfigFile } from './config-watch.js'
+import { type ListenAddress, listenOn } from './listen.js'
 import {
   createHttpsListener,
-  type HttpsListener,
   type ListenerTls,
   loadListenerTls,
   type SslFiles,
@@ -24,11 +24,9 @@ import { Upstreams } from './upstream.js'
 // After the drain: how long upstream pools may take to close before they are destroyed.
 const UPSTREAM_CLOSE_GRACE_MS = 1_000
 
-/** Where a listener binds. */
-export interface ListenAddress {
-  readonly host: string
-  readonly port: number
-}
+export { loadConfig } from './config.js'
+export type { ListenAddress } from './listen.js'
+export { listenOn } from './listen.js'
 
 /** Options of `startGateway`. */
 export interface GatewayOptions {
@@ -36,11 +34,7 @@ export interface GatewayOptions {
    * A `kong.yml` path (reloaded on SIGHUP via `reload()` and when the file changes), a config,
    * or a function making one (called again on every reload).
    */
-  readonly config:
-    | string
-    | GatewayConfig
-    | Record<string, unknown>
-    | (() => Promise<Record<string, unknown>>)
+  readonly config: ConfigSource
   /** Proxy listener; default 0.0.0.0:8000. */
   readonly listen?: ListenAddress
   /** HTTPS proxy listener (Kong's `proxy_listen … ssl`); needs `ssl`. */
@@ -108,49 +102,6 @@ export interface Gateway {
   reload(): Promise<boolean>
   /** Stops accepting, lets in-flight requests finish (up to `drainTimeout`), then closes. */
   close(): Promise<void>
-}
-
-/** Reads a gateway configuration: a kong.yml path, Kong's declarative object, or a parsed one. */
-export async function loadConfig(source: GatewayOptions['config']): Promise<GatewayConfig> {
-  if (typeof source === 'string') return loadConfigFile(source)
-  if (typeof source === 'function') return parseConfig(await source())
-  if (
-    'routes' in source &&
-    Array.isArray(source.routes) &&
-    'consumers' in source &&
-    !('_format_version' in source)
-  ) {
-    return source as GatewayConfig
-  }
-  return parseConfig(source)
-}
-
-/** Listens; a taken or forbidden address becomes a usage error. Resolves the base URL. */
-export function listenOn(
-  server: Server | HttpsListener['server'],
-  address: ListenAddress,
-  scheme = 'http',
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const where = `${address.host}:${address.port}`
-      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-        reject(
-          new UpstreamJwtError(
-            'ERR_LISTEN_FAILED',
-            `cannot listen on ${where} (${err.code}); choose another address with --listen / --admin-listen`,
-            { cause: err },
-          ),
-        )
-      } else reject(err)
-    })
-    server.listen(address.port, address.host, () => {
-      server.removeAllListeners('error')
-      const a = server.address() as AddressInfo
-      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
-      resolve(`${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${a.port}`)
-    })
-  })
 }
 
 /**

@@ -4,15 +4,10 @@ import type { Logger } from 'pino'
 import { AggregatorRegistry } from 'prom-client'
 import type { JsonWebKeySet } from '../signer/signer.js'
 import { createAdminServer } from './admin.js'
+import { loadConfig } from './config.js'
 import { watchConfigFile } from './config-watch.js'
-import {
-  type Gateway,
-  type GatewayOptions,
-  type GatewayStatus,
-  listenOn,
-  loadConfig,
-  startGateway,
-} from './gateway.js'
+import type { Gateway, GatewayOptions, GatewayStatus } from './gateway.js'
+import { listenOn } from './listen.js'
 import { loadListenerTls } from './listener-tls.js'
 import { buildRuntime } from './runtime.js'
 import { THREADPOOL_CHOSEN_ENV, threadPoolSize, workerThreadPoolSize } from './threadpool.js'
@@ -96,6 +91,9 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
       process.disconnect?.()
     })
   }
+  // Loaded here, not with this module: the primary, which imports it too, serves no requests,
+  // and the request path (undici, the proxy) would be memory it never uses.
+  const { startGateway } = await import('./gateway.js')
   const gateway = await startGateway({
     ...options,
     adminListen: false,

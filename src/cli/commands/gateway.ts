@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { pino } from 'pino'
 import { sweepArrayBuffersInline } from '../../gateway/array-buffer-sweeping.js'
-import { startDemo } from '../../gateway/demo.js'
 import type { Gateway, GatewayOptions } from '../../gateway/gateway.js'
 import { gatewayLogger } from '../../gateway/logger.js'
 import { runWorker, startWorkers, workerCount } from '../../gateway/workers.js'
@@ -122,6 +121,8 @@ export async function gatewayCommand(input: GatewayInput, io: CliIo): Promise<nu
     return new Promise<number>(() => {})
   }
   if (input.demo) {
+    // Only with --demo: the demo's verifying upstream is no part of a gateway's primary.
+    const { startDemo } = await import('../../gateway/demo.js')
     const demo = await startDemo({
       stateDir: input.stateDir,
       listen: input.listen,

@@ -84,17 +84,18 @@ const VARIANTS = (process.env.BENCH_GATEWAY_VARIANTS ?? '')
 // esbuild transform adds a `__name` call for every named function made per request.
 // Through the binary, which sizes libuv's thread pool before Node starts it.
 const MAIN = new URL('../bin/kong-upstream-jwt.cjs', import.meta.url).pathname
-// The pool size the binary gives a one-process gateway (bin/kong-upstream-jwt.cjs), for the
-// reference too.
-const POOL =
-  process.env.UV_THREADPOOL_SIZE ?? String(workerThreadPoolSize(1, availableParallelism()))
+// The pool a one-worker gateway's worker gets (the binary chose it: one thread more for RSA
+// keys), for the reference too.
+const poolFor = (alg: Algorithm) =>
+  process.env.UV_THREADPOOL_SIZE ??
+  String(workerThreadPoolSize(1, availableParallelism(), /^(RS|PS)/.test(alg)))
 // The young generation's flag the gateway's workers get (none when NODE_OPTIONS sizes it: the
 // reference then has the same size from the same variable).
 const YOUNG = workerExecArgv([], process.env.NODE_OPTIONS)
 const REFERENCE = new URL('./reference-proxy.ts', import.meta.url).pathname
 const REFERENCE_NAMES = {
   stream: 'reference proxy (Pool.stream)',
-  pooled: `reference proxy (stream, pool of ${POOL}${YOUNG.length ? `, ${SEMI_SPACE_MIB} MiB semi-space` : ''})`,
+  pooled: `reference proxy (stream, gateway's pool${YOUNG.length ? `, ${SEMI_SPACE_MIB} MiB semi-space` : ''})`,
   dispatch: 'reference proxy (Pool.dispatch)',
 } as const
 // The original's own stack as a peer: nginx and LuaJIT signing through OpenSSL, the key parsed
@@ -514,7 +515,7 @@ try {
         ],
         port,
         join(dir, `reference-${alg}-${mode}`),
-        mode === 'pooled' ? { ...process.env, UV_THREADPOOL_SIZE: POOL } : process.env,
+        mode === 'pooled' ? { ...process.env, UV_THREADPOOL_SIZE: poolFor(alg) } : process.env,
       )
       children.push(child)
       references.push({ child, port })
@@ -611,7 +612,7 @@ try {
     }
     console.log(`\n${alg} (node:crypto signs one in ${signUs.toFixed(0)} µs here)`)
     console.log(
-      `${' '.repeat(40)}req/s (range)      p99 ms (range)      CPU ms/req (range)   vs stream ref: rps p99 CPU | vs pool-of-${POOL} ref`,
+      `${' '.repeat(40)}req/s (range)      p99 ms (range)      CPU ms/req (range)   vs stream ref: rps p99 CPU | vs pool-of-${poolFor(alg)} ref`,
     )
     for (const method of ['POST 1 KiB', 'GET']) {
       const verb = method.split(' ')[0]

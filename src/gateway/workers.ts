@@ -144,7 +144,7 @@ export async function runWorker(options: GatewayOptions): Promise<Gateway> {
 export async function startWorkers(options: WorkersOptions): Promise<WorkerPool> {
   const log = options.logger
   // A bad configuration stops here, before any worker starts.
-  await checkConfig(options)
+  const { rsa } = await checkConfig(options)
   // Connections are dealt round-robin by the primary (node:cluster's default on Linux), not
   // left to the kernel: with a shared socket the worker that wakes first accepts the whole
   // backlog, and keep-alive connections opened together (a load balancer's pool, wrk -c32)
@@ -225,7 +225,10 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
     process.env[THREADPOOL_CHOSEN_ENV] === undefined
       ? undefined
       : {
-          UV_THREADPOOL_SIZE: String(workerThreadPoolSize(options.workers, availableParallelism())),
+          // Sized for the keys at start; a reload to another key type keeps the workers' pools.
+          UV_THREADPOOL_SIZE: String(
+            workerThreadPoolSize(options.workers, availableParallelism(), rsa),
+          ),
         }
   // One worker has nobody to share connections with: it accepts them itself, no hop through
   // the primary (unless NODE_CLUSTER_SCHED_POLICY, which node:cluster reads, says otherwise).
@@ -410,10 +413,14 @@ export async function startWorkers(options: WorkersOptions): Promise<WorkerPool>
 /**
  * Loads and checks the configuration as a worker would, the HTTPS listener's certificates
  * included, without starting anything: every worker reads the same files, so what fails here
- * would fail in all of them.
+ * would fail in all of them. Says whether a signer uses an RSA key (the workers' pool size).
  */
-async function checkConfig(options: WorkersOptions): Promise<void> {
+async function checkConfig(options: WorkersOptions): Promise<{ rsa: boolean }> {
   const config = await loadConfig(options.config)
   if (options.ssl) await loadListenerTls(options.ssl, config.certificates ?? [])
-  ;(await buildRuntime(config, { env: options.env })).close()
+  const runtime = await buildRuntime(config, { env: options.env })
+  // The JWKS lists the key of every signer: RSA where one signs with an RSA key.
+  const rsa = runtime.jwks().keys.some((key) => key.kty === 'RSA')
+  runtime.close()
+  return { rsa }
 }

@@ -111,4 +111,10 @@ test("workerThreadPoolSize shares the loops' free cores among the workers, 1 to 
   assert.equal(workerThreadPoolSize(3, 4), 1)
   assert.equal(workerThreadPoolSize(4, 4), 1)
   assert.equal(workerThreadPoolSize(2, 64), 4)
+  // An RSA key: one thread more where each worker has a free core (and signs on the pool).
+  assert.equal(workerThreadPoolSize(1, 2, true), 2)
+  assert.equal(workerThreadPoolSize(2, 4, true), 2)
+  assert.equal(workerThreadPoolSize(1, 8, true), 4)
+  assert.equal(workerThreadPoolSize(2, 2, true), 1)
+  assert.equal(workerThreadPoolSize(3, 4, true), 1)
 })

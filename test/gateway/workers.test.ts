@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { workerThreadPoolSize } from '../../src/gateway/threadpool.js'
 import { replacementListenArgs } from '../../src/gateway/workers.js'
+import { writeKeys } from '../../testing/keys.js'
 import { makePki, type Pki } from '../../testing/pki.js'
 import { makeTempDir, removeDir } from '../../testing/tmp.js'
 import { signingPlugin } from '../helpers/gateway-io.js'
@@ -285,6 +287,41 @@ describe('--workers: real processes sharing the listener', () => {
       )
       assert.equal(await statusOf(), 200)
       assert.equal((await get(`${ready.proxy}/a`)).status, 200)
+    } finally {
+      await one.stop()
+    }
+  })
+
+  test('with an RSA key each worker with a free core gets one pool thread more', async () => {
+    const rsa = await writeKeys(dir, 'RS256', { name: 'pool-rsa' })
+    const one = new Running(
+      [
+        '--upstream',
+        upstream.url,
+        '--key',
+        rsa.key,
+        '--cert',
+        rsa.certPem,
+        '--algorithm',
+        'RS256',
+        '--workers',
+        '1',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        'off',
+      ],
+      { env: { UV_THREADPOOL_SIZE: '9', KONG_UPSTREAM_JWT_THREADPOOL: 'chosen' } },
+    )
+    try {
+      const worker = await one.waitFor(
+        'worker ready',
+        (l) => l.msg === 'kong-upstream-jwt worker ready',
+      )
+      const cores = availableParallelism()
+      assert.equal(worker.threadpool, workerThreadPoolSize(1, cores, true))
+      // 2 cores (CI): 2 threads, where an ES256 key gets 1.
+      if (cores === 2) assert.equal(worker.threadpool, 2)
     } finally {
       await one.stop()
     }
